@@ -1,0 +1,103 @@
+"""Fusion and confidence experiments on dumped SQuAD signals (bench/squad_signals.py).
+
+Ranking: hit@1/@3 on SQuAD v1.1 answerable questions for single signals, the shipped weights, and a
+logistic fit on half the articles scored on the other half (fixed split, both ways).
+Confidence: a logistic fit of "the top sentence answers it" on v2.0 + off-topic questions, scored
+article-wise held out. Not part of the product.
+"""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from bot.answer import CONFIDENCE_BIAS, CONFIDENCE_WEIGHTS
+from bot.retrieval import SIGNALS, Weights
+
+
+def ranked(r, w):
+    s = r["feats"] @ w
+    return np.argsort(-s, kind="stable"), s
+
+
+def hits(rows, w):
+    h1 = h3 = n = 0
+    for r in rows:
+        order, _ = ranked(r, w)
+        h1 += r["gold"][order[0]]
+        h3 += r["gold"][order[:3]].any()
+        n += 1
+    return h1 / n, h3 / n, n
+
+
+def fit_rank(rows):
+    from sklearn.linear_model import LogisticRegression
+
+    X = np.vstack([r["feats"] for r in rows])
+    y = np.concatenate([r["gold"] for r in rows])
+    return LogisticRegression(C=1.0, max_iter=3000).fit(X, y).coef_[0]
+
+
+CONF = ["dense", "window", "coverage", "paragraph", "bm25", "missing", "margin"]
+
+
+def conf_features(r, w):
+    order, s = ranked(r, w)
+    top = dict(zip(SIGNALS, r["feats"][order[0]]))
+    margin = s[order[0]] - s[order[1]] if len(order) > 1 else 1.0
+    return [top["dense"], top["window"], top["coverage"], top["paragraph"], top["bm25"], r["missing"], margin], \
+        bool(r["gold"][order[0]]) and not r["impossible"]
+
+
+def main(path):
+    rows = list(np.load(path, allow_pickle=True))
+    v1 = [r for r in rows if r["source"].endswith("v1.1-sample") and r["origin"] == "squad" and r["gold"].any()]
+    print("v1.1 answerable with a gold sentence:", len(v1))
+    for i, name in enumerate(SIGNALS):
+        w = np.zeros(len(SIGNALS)); w[i] = 1
+        print(f"  {name:10s} @1={hits(v1, w)[0]:.3f} @3={hits(v1, w)[1]:.3f}")
+    shipped = Weights().vector()
+    print("  shipped    @1=%.3f @3=%.3f n=%d" % hits(v1, shipped))
+    arts = sorted({r["article"] for r in v1})
+    a, b = set(arts[::2]), set(arts[1::2])
+    for train, test in ((a, b), (b, a)):
+        w = fit_rank([r for r in v1 if r["article"] in train])
+        t = [r for r in v1 if r["article"] in test]
+        print("  fit on", sorted(train), np.round(w / w[0], 2))
+        print("     held-out @1=%.3f @3=%.3f n=%d" % hits(t, w), "| shipped there @1=%.3f @3=%.3f" % hits(t, shipped)[:2])
+
+    # confidence: v2 (answerable + impossible) and off-topic questions
+    from sklearn.linear_model import LogisticRegression
+
+    pool = [r for r in rows if r["source"].endswith("v2.0-sample")]
+    X, y, grp, impossible = [], [], [], []
+    for r in pool:
+        f, ok = conf_features(r, shipped)
+        X.append(f); y.append(ok); grp.append(r["article"]); impossible.append(r["impossible"])
+    X, y, grp, impossible = np.array(X), np.array(y), np.array(grp), np.array(impossible)
+    model = LogisticRegression(C=1.0, max_iter=3000).fit(X, y)
+    print("confidence fit on all v2+foreign:", dict(zip(CONF, np.round(model.coef_[0], 2))), round(model.intercept_[0], 2))
+    shipped_z = np.array([CONFIDENCE_BIAS + sum(CONFIDENCE_WEIGHTS.get(n, 0) * x[i] for i, n in enumerate(CONF)) for x in X])
+    for name, probs in (("shipped", 1 / (1 + np.exp(-shipped_z))),
+                        ("held-out fit", _held_out(X, y, grp))):
+        for thr in (0.3, 0.4, 0.5, 0.6):
+            abst = probs < thr
+            ans_rate = (~abst[~impossible]).mean()
+            noans_rec = abst[impossible].mean()
+            prec = impossible[abst].mean() if abst.any() else 0
+            print(f"  {name:12s} thr={thr:.1f} answered(HasAns)={ans_rate:.3f} abstain recall(NoAns)={noans_rec:.3f} "
+                  f"abstain precision={prec:.3f}")
+
+
+def _held_out(X, y, grp):
+    from sklearn.linear_model import LogisticRegression
+
+    probs = np.zeros(len(y))
+    for g in sorted(set(grp)):
+        m = LogisticRegression(C=1.0, max_iter=3000).fit(X[grp != g], y[grp != g])
+        probs[grp == g] = m.predict_proba(X[grp == g])[:, 1]
+    return probs
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,128 @@
+"""From ranked sentences to an :class:`Answer`: citations, the short answer span, confidence, abstention.
+
+Why extractive: with no language model at run time, the honest answer is the article's own sentence,
+quoted verbatim, with the span that answers the question highlighted when its kind is clear.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+from . import answer_types
+from .corpus import Article
+from .lexical import words
+from .retrieval import Hit, Query
+
+# Confidence is a logistic function of the best hit's signals; see docs/quality.md for how these
+# coefficients and the default threshold were chosen on held-out data.
+CONFIDENCE_WEIGHTS = {"dense": 6.0, "window": 4.0, "coverage": 2.0, "missing": -4.0}
+CONFIDENCE_BIAS = -5.2
+CITATION_MARGIN = 0.08  # further sentences are cited when they score this close to the best
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One quoted sentence: ``text == article.text[start:end]``; ``sentence`` is 1-based for people."""
+
+    article: str
+    article_id: str
+    sentence: int
+    text: str
+    start: int
+    end: int
+    score: float
+    kind: str = "body"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What every face shows. ``highlight`` is the short answer's (start, end) inside citations[0].text."""
+
+    question: str
+    resolved_question: str
+    text: str
+    short_answer: str | None
+    abstained: bool
+    confidence: float
+    citations: tuple[Citation, ...]
+    highlight: tuple[int, int] | None = None
+    more: bool = False  # next-best evidence for an earlier question, not an answer to a new one
+
+    def to_json(self) -> dict:
+        """The ``ask --json`` contract (key order is part of it: people read these lines)."""
+        citations = []
+        for c in self.citations:
+            item = asdict(c)
+            item["score"] = round(c.score, 4)
+            citations.append(item)
+        return {
+            "question": self.question, "resolved_question": self.resolved_question, "answer": self.text,
+            "short_answer": self.short_answer, "abstained": self.abstained,
+            "confidence": round(self.confidence, 4), "citations": citations,
+            "highlight": list(self.highlight) if self.highlight else None, "more": self.more,
+        }
+
+
+def citation(article: Article, index: int, score: float) -> Citation:
+    s = article.sentences[index]
+    return Citation(article.title, article.id, index + 1, s.text, s.start, s.end, score, s.kind)
+
+
+def confidence(hit: Hit, query: Query, missing: float) -> float:
+    """Probability-like trust in the best hit from its signals and the share of question terms
+    (IDF-weighted) that occur nowhere in the article (``missing``)."""
+    z = CONFIDENCE_BIAS + sum(w * (missing if name == "missing" else hit.signals.get(name, 0.0))
+                              for name, w in CONFIDENCE_WEIGHTS.items())
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def short_answer(sentence: str, query: Query) -> tuple[int, int] | None:
+    """The span of the wanted kind inside ``sentence`` nearest the question's words, or None."""
+    if not query.kind:
+        return None
+    question_words = set(words(query.text))
+    candidates = []
+    for span in answer_types.spans(sentence, query.kind):
+        if answer_types.is_new(answer_types.span_words(sentence, span, query.kind), question_words):
+            candidates.append(span)
+    if not candidates:
+        return None
+    anchors = [m.start() for m in re.finditer(r"[A-Za-z0-9]+", sentence)
+               if m.group(0).lower() in question_words and len(m.group(0)) > 2]
+    if not anchors:
+        return candidates[0]
+    return min(candidates, key=lambda span: min(abs(span[0] - a) for a in anchors))
+
+
+def compose(question: str, resolved: str, query: Query, hits: Sequence[Hit], articles: dict[str, Article],
+            missing: float, threshold: float, max_citations: int) -> Answer:
+    """Build the answer from ranked hits, abstaining when confidence is under ``threshold``."""
+    if not hits:
+        return Answer(question, resolved, "The article doesn't say anything about that.", None, True, 0.0, ())
+    best = hits[0]
+    conf = confidence(best, query, missing)
+    top = articles[best.article_id]
+    if conf < threshold:
+        closest = top.sentences[best.index]
+        text = (f"The article doesn't say. The closest it comes is: \u201c{closest.text}\u201d "
+                f"({top.title}, sentence {best.index + 1}).")
+        return Answer(question, resolved, text, None, True, conf, ())
+    chosen = [h for h in hits[:max_citations] if h is best or h.score >= best.score - CITATION_MARGIN]
+    citations = tuple(citation(articles[h.article_id], h.index, h.score) for h in chosen)
+    span = short_answer(citations[0].text, query)
+    short = citations[0].text[span[0]:span[1]] if span else None
+    text = " ".join(c.text for c in citations)
+    return Answer(question, resolved, text, short, False, conf, citations, span)
+
+
+def more_answer(question: str, resolved: str, hits: Sequence[Hit], articles: dict[str, Article]) -> Answer:
+    """Next-best evidence: every hit quoted, no short answer, no verdict about the question."""
+    if not hits:
+        return Answer(question, resolved, "There is no more evidence in the article for that question.",
+                      None, True, 0.0, (), more=True)
+    citations = tuple(citation(articles[h.article_id], h.index, h.score) for h in hits)
+    return Answer(question, resolved, " ".join(c.text for c in citations), None, False,
+                  0.0, citations, more=True)

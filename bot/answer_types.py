@@ -1,0 +1,168 @@
+"""What kind of answer a question wants, and where spans of that kind sit in a sentence.
+
+Plain patterns over English news prose (numbers, money, percentages, dates, capitalised names with
+organisation/place cues): no model, no list of this article's words. Used twice: retrieval prefers
+sentences holding the wanted kind of span, and the answer highlights that span.
+"""
+
+from __future__ import annotations
+
+import re
+
+AMOUNT, PERCENT, DATE, PLACE, PERSON, ORG, NAME = "amount", "percent", "date", "place", "person", "organisation", "name"
+KINDS = (AMOUNT, PERCENT, DATE, PLACE, PERSON, ORG)
+
+_NUMBER_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
+                 "sixty|seventy|eighty|ninety|hundred|hundreds|thousand|thousands|dozen|dozens|million|"
+                 "millions|billion|billions|half|quarter")
+_SCALE = r"(?:thousand|million|billion|trillion|bn|m|k)"
+_NUM = rf"(?:\d+(?:,\d{{3}})*(?:\.\d+)?|(?:{_NUMBER_WORDS})(?:[- ](?:{_NUMBER_WORDS}))*)"
+_CURRENCY_WORD = r"(?:yuan|renminbi|rmb|dollars?|euros?|pounds?|yen|rupees?|won|francs?|marks?|pesos?|cents?)"
+_MONEY = re.compile(
+    rf"(?:(?:US)?[$€£¥]\s?{_NUM}(?:\s{_SCALE})?|{_NUM}(?:\s{_SCALE})?\s(?:{_CURRENCY_WORD}))"
+    rf"(?:\s\((?:US)?[$€£¥]?\s?{_NUM}(?:\s{_SCALE})?(?:\s{_CURRENCY_WORD})?\))?",
+    re.IGNORECASE)
+_PERCENT_RE = re.compile(rf"(?:about |around |nearly |almost |over |more than )?{_NUM}\s?(?:%|percent\b|per cent\b|percentage points?\b)",
+                         re.IGNORECASE)
+_QUANTITY = re.compile(rf"\b{_NUM}(?:\s{_SCALE})?(?:\s(?:[a-z]+))?", re.IGNORECASE)
+_MONTHS = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
+_DATE_RE = re.compile(
+    rf"(?:{_MONTHS}\s\d{{1,2}}(?:st|nd|rd|th)?,?\s\d{{4}}|\d{{1,2}}\s{_MONTHS},?\s\d{{4}}|{_MONTHS}\s\d{{1,2}}(?:st|nd|rd|th)?"
+    rf"|{_MONTHS},?\s\d{{4}}|(?:early |late |mid-?)?(?:1[0-9]|20)\d{{2}}s?|\d{{1,2}}(?:st|nd|rd|th) century"
+    rf"|(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday))\b")
+_CAP = r"(?:[A-Z][\w'’.&-]*|\d+[A-Z]\w*)"
+_NAME_RE = re.compile(rf"{_CAP}(?:\s(?:of|de|du|von|van|the|and|for|&)\s{_CAP}|\s{_CAP})*")
+_ORG_CUES = re.compile(r"\b(?:Co|Corp|Corporation|Company|Group|Ltd|Inc|LLC|PLC|Bank|University|College|Institute|"
+                       r"Center|Centre|Ministry|Department|Agency|Association|Council|Committee|Commission|"
+                       r"Party|Organization|Organisation|Foundation|Society|Bureau|Office|Administration|Industries|"
+                       r"Holdings|Airlines|Motors|Automotive|Club|Academy|School|Board|Authority|Union|League|"
+                       r"Federation|Team|Network|Press|News|Times|Post)\b")
+_PLACE_CUES = re.compile(r"\b(?:province|city|county|state|river|mountains?|island|islands|lake|sea|ocean|valley|"
+                         r"district|region|street|avenue|square|park|bay|coast|peninsula|desert|forest|country)\b",
+                         re.IGNORECASE)
+_SENTENCE_START_WORDS = frozenset("The A An This That These Those It In On At For By From With As But And Or If When "
+                                  "While After Before During Since Although Its Their His Her Our".split())
+
+
+def question_type(question: str) -> str | None:
+    """The kind of span the question asks for, or None when it asks for something else (why, how, what)."""
+    q = " " + question.lower().strip() + " "
+    if re.search(r"\b(what|which) (percent|percentage|proportion|share|fraction)\b|\bhow many percent", q):
+        return PERCENT
+    if re.search(r"\bhow (much|many)\b|\bwhat (amount|number|sum|price|cost|size|population|total)\b"
+                 r"|\bhow (large|big|long|far|old|tall|high)\b", q):
+        return AMOUNT
+    if re.search(r"\bwhen\b|\b(what|which) (year|date|day|month|decade|century|time|period|season)\b|\bwhat time\b", q):
+        return DATE
+    if re.search(r"\bwhere\b|\b(what|which|in which|in what) (city|country|province|state|region|place|town|"
+                 r"county|area|location|continent|district|nation|island|river|street)\b", q):
+        return PLACE
+    if re.search(r"\b(what|which) (company|companies|firm|organi[sz]ation|group|agency|university|bank|team|"
+                 r"institution|body|party|subsidiary|manufacturer|business|club|school)\b", q):
+        return ORG
+    if re.search(r"\b(who|whom|whose)\b|\b(what|which) (person|man|woman|people|scientist|president|leader|"
+                 r"king|queen|emperor|player|author|writer|artist|inventor)\b", q):
+        return PERSON
+    return None
+
+
+def spans(text: str, kind: str) -> list[tuple[int, int]]:
+    """Character spans in ``text`` that could answer a question of ``kind``."""
+    if kind == DATE:
+        return [m.span() for m in _DATE_RE.finditer(text)]
+    dates = [m.span() for m in _DATE_RE.finditer(text)]
+    found = [span for span in _spans(text, kind) if not any(a < span[1] and span[0] < b for a, b in dates)]
+    if kind == AMOUNT:  # a bare year is a date, not an amount
+        found = [s for s in found if not re.fullmatch(r"(1[0-9]|20)\d{2}", text[s[0]:s[1]])]
+    return found
+
+
+def _spans(text: str, kind: str) -> list[tuple[int, int]]:
+    if kind == PERCENT:
+        return [m.span() for m in _PERCENT_RE.finditer(text)]
+    if kind == AMOUNT:
+        found = [m.span() for m in _MONEY.finditer(text)] + [m.span() for m in _PERCENT_RE.finditer(text)]
+        taken = lambda s, e: any(a <= s < b or a < e <= b for a, b in found)  # noqa: E731
+        for m in _QUANTITY.finditer(text):
+            if not taken(*m.span()):
+                found.append(_trim_quantity(text, m))
+        return sorted(found)
+    if kind == PLACE:
+        return _merge_place_chains(text, _name_spans(text, PLACE))
+    if kind in (PERSON, ORG, NAME):
+        return _name_spans(text, kind)
+    return []
+
+
+def _merge_place_chains(text: str, found: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """"Harbin, Heilongjiang province" is one place: join places separated by a comma, with a trailing
+    place word kept."""
+    merged: list[tuple[int, int]] = []
+    for start, end in found:
+        if merged and re.fullmatch(r",\s*", text[merged[-1][1]:start]):
+            merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    out = []
+    for start, end in merged:
+        tail = re.match(r"\s(?:province|state|county|city|region|district)\b", text[end:])
+        out.append((start, end + tail.end()) if tail else (start, end))
+    return out
+
+
+def _name_spans(text: str, kind: str) -> list[tuple[int, int]]:
+    """Capitalised names classified as organisation, place or person by cue words around them."""
+    if kind in (PLACE, PERSON, ORG, NAME):
+        out = []
+        for start, end in _names(text):
+            name = text[start:end]
+            is_org = bool(_ORG_CUES.search(name))
+            before = text[max(0, start - 4):start].lower()
+            is_place = bool(_PLACE_CUES.search(text[start:min(len(text), end + 12)])) or before.endswith(("in ", "at ", "to "))
+            if kind == NAME or (kind == ORG and is_org) or (kind == PLACE and is_place and not is_org) \
+                    or (kind == PERSON and not is_org and not is_place):
+                out.append((start, end))
+        return out
+    return []
+
+
+def _names(text: str) -> list[tuple[int, int]]:
+    """Capitalised word runs, minus a sentence-initial function word and dates."""
+    out = []
+    for m in _NAME_RE.finditer(text):
+        start, end = m.span()
+        word = text[start:end].split(" ")[0]
+        if word in _SENTENCE_START_WORDS:
+            rest = text[start + len(word):end].lstrip()
+            if not rest:
+                continue
+            start = end - len(rest)
+        if _DATE_RE.fullmatch(text[start:end]):
+            continue
+        out.append((start, end))
+    return out
+
+
+def _trim_quantity(text: str, match: re.Match) -> tuple[int, int]:
+    """Keep a number with its scale and the noun it counts ("2,000 workers"), not a trailing verb."""
+    start, end = match.span()
+    piece = match.group(0)
+    last = piece.split(" ")[-1]
+    if len(piece.split(" ")) > 1 and not re.fullmatch(rf"{_NUM}|{_SCALE}", last, re.IGNORECASE) and \
+            last.lower() in {"is", "was", "are", "were", "and", "or", "to", "in", "of", "the", "a", "from", "by"}:
+        end = start + piece.rfind(" ")
+    return start, end
+
+
+def span_words(text: str, span: tuple[int, int], kind: str) -> tuple[str, ...]:
+    """The words of a span that would have to be new to the question for it to be an answer: the
+    numbers of a quantity or date ("300" in "300 residents"), every word of a name."""
+    own = [w.lower().replace(",", "") for w in re.findall(r"[A-Za-z0-9]+(?:[.,][0-9]+)*", text[span[0]:span[1]])]
+    if kind in (AMOUNT, PERCENT, DATE):
+        own = [w for w in own if any(ch.isdigit() for ch in w)] or own
+    return tuple(own)
+
+
+def is_new(own: tuple[str, ...], question_words: set[str]) -> bool:
+    """A span mostly made of the question's own words is what the question is about, not its answer."""
+    return bool(own) and sum(w in question_words for w in own) * 2 < len(own)

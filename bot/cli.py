@@ -1,0 +1,148 @@
+"""The ``articlebot`` command: ask, index, sources, repl (default).
+
+Thin: parses flags into :class:`Settings`, calls the core, formats; articlebot errors become one-line
+messages with an exit code (2 for bad input, 1 otherwise), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import ArticlebotError, BadQuestion
+from .settings import Settings
+
+EPILOG = """examples:
+  articlebot                                   chat with the bundled article in a terminal
+  articlebot ask "How much did Liaoning invest?"
+  articlebot ask --json "How much did Liaoning invest?"
+  printf 'How much did Liaoning invest?\\nAnd Heilongjiang?\\n' | articlebot ask --json
+  articlebot index                             (re)build the search index with a progress bar
+
+environment: ARTICLEBOT_CORPUS_DIR, ARTICLEBOT_INDEX_DIR, ARTICLEBOT_ABSTAIN_THRESHOLD,
+ARTICLEBOT_CHUNK_TOKENS, ARTICLEBOT_CHUNK_OVERLAP, ARTICLEBOT_MAX_QUESTION_CHARS (flags win)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--corpus", type=Path, metavar="DIR", help="folder of articles (.md/.txt); default corpus/")
+    common.add_argument("--index", type=Path, metavar="DIR", help="folder for the search index; default index/")
+    common.add_argument("--abstain-threshold", type=float, metavar="P",
+                        help="confidence under which the bot says the article doesn't say (0-1)")
+    common.add_argument("--chunk-tokens", type=int, metavar="N", help="chunk size in tiktoken tokens")
+    common.add_argument("--chunk-overlap", type=int, metavar="N", help="sentences shared by neighbouring chunks")
+    common.add_argument("-v", "--verbose", action="store_true", help="log what happens inside")
+
+    parser = argparse.ArgumentParser(
+        prog="articlebot", parents=[common], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
+        description="Answers questions from news articles alone, quoting the sentences it relied on.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    ask = sub.add_parser("ask", parents=[common], help="answer one question (or stdin lines with --json)",
+                         description="Answer a question from the articles. With --json and no question, "
+                                     "read one question per line from standard input as one conversation.")
+    ask.add_argument("question", nargs="?", help="the question; omit with --json to read standard input")
+    ask.add_argument("--json", action="store_true", help="print the answer as one JSON object per line")
+    index = sub.add_parser("index", parents=[common], help="build or refresh the search index",
+                           description="Build the index if the corpus or settings changed (with a progress bar).")
+    index.add_argument("--force", action="store_true", help="rebuild even if the index is up to date")
+    sub.add_parser("sources", parents=[common], help="list the articles with title, source and date")
+    sub.add_parser("repl", parents=[common], help="interactive chat in the terminal (the default)")
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(corpus_dir=args.corpus, index_dir=args.index, abstain_threshold=args.abstain_threshold,
+                             chunk_tokens=args.chunk_tokens, chunk_overlap=args.chunk_overlap)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="articlebot: %(levelname)s: %(message)s")
+    try:
+        settings = settings_from(args)
+        command = args.command or "repl"
+        if command == "ask":
+            return cmd_ask(settings, args.question, args.json)
+        if command == "index":
+            return cmd_index(settings, args.force)
+        if command == "sources":
+            return cmd_sources(settings)
+        from .repl import run_repl
+
+        return run_repl(settings)
+    except ArticlebotError as exc:
+        print(f"articlebot: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("articlebot: interrupted", file=sys.stderr)
+        return 130
+
+
+def cmd_ask(settings: Settings, question: str | None, as_json: bool) -> int:
+    from .pipeline import clean_question
+    from .terminal import open_with_progress, render_answer
+
+    if question is None and not as_json:
+        raise BadQuestion("give a question, e.g. articlebot ask \"How much did Liaoning invest?\"")
+    if question is not None:
+        clean_question(question, settings.max_question_chars)  # refuse bad input before loading the model
+    pipeline = open_with_progress(settings)
+    if question is not None:
+        answer = pipeline.answer(question)
+        if as_json:
+            print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
+        else:
+            from rich.console import Console
+
+            Console(highlight=False).print(render_answer(answer))
+        return 0
+    return _ask_stream(pipeline)
+
+
+def _ask_stream(pipeline) -> int:
+    """One conversation over standard input: a JSON line out per question line in, flushed each time."""
+    conversation = pipeline.new_conversation()
+    failed = False
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            payload = pipeline.answer(line, conversation).to_json()
+        except BadQuestion as exc:
+            failed = True
+            payload = {"question": line.strip()[:200], "error": str(exc)}
+        print(json.dumps(payload, ensure_ascii=False), flush=True)
+    return 2 if failed else 0
+
+
+def cmd_index(settings: Settings, force: bool = False) -> int:
+    from .terminal import open_with_progress, stderr_console
+
+    pipeline = open_with_progress(settings, force=force)
+    counts = pipeline.index.manifest.get("counts", {})
+    stderr_console().print(
+        f"index ready in {settings.index_dir}: {counts.get('articles')} article(s), "
+        f"{counts.get('sentences')} sentences, {counts.get('chunks')} chunks", highlight=False)
+    return 0
+
+
+def cmd_sources(settings: Settings) -> int:
+    from rich.console import Console
+
+    from .corpus import load_corpus
+    from .terminal import render_sources
+
+    corpus = load_corpus(settings.corpus_dir)
+    for warning in corpus.warnings:
+        print(f"articlebot: warning: {warning}", file=sys.stderr)
+    Console(highlight=False).print(render_sources(corpus.articles), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""Hybrid sentence retrieval: dense (FAISS, sentences and chunks) and lexical (BM25) evidence fused
+into one score per sentence. Knows nothing of answers or chats.
+
+One search path: :meth:`Retriever.search` is ``batch_search([q])[0]``, so a caller that has many
+questions at once (the Telegram adapter) embeds them in one batch with no second code path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import answer_types
+from .embedding import Encoder
+from .lexical import LexicalIndex, terms, words
+from .store import CorpusIndex
+
+EXACT_LIMIT = 20_000  # sentences; below it every sentence is scored, above it candidates come from the indexes
+SIGNALS = ("dense", "context", "bm25", "coverage", "window", "paragraph", "type")
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Linear fusion of the normalised signals (see docs/quality.md for how they were chosen)."""
+
+    dense: float = 1.0
+    context: float = 0.35
+    bm25: float = 0.45
+    coverage: float = 0.6
+    window: float = 0.15
+    paragraph: float = 0.0
+    type: float = 0.15
+
+    def vector(self) -> np.ndarray:
+        return np.array([getattr(self, name) for name in SIGNALS], dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A scored sentence: ``sentence`` is the global id; ``signals`` the raw evidence behind ``score``."""
+
+    sentence: int
+    article_id: str
+    index: int
+    score: float
+    signals: dict = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class Query:
+    """What retrieval needs to know about a question, computed once and shared by all signals."""
+
+    text: str
+    terms: tuple[str, ...]
+    kind: str | None
+    vector: np.ndarray = field(repr=False, compare=False)
+
+
+class Retriever:
+    """Scores sentences of a :class:`CorpusIndex` for questions."""
+
+    def __init__(self, index: CorpusIndex, encoder: Encoder, weights: Weights | None = None) -> None:
+        self.index = index
+        self.encoder = encoder
+        self.weights = weights or Weights()
+        texts = [s.text for a in index.articles for s in a.sentences]
+        # a caption's credit ("Photo/Xinhua") is searchable, so "the photo of ..." finds captions
+        lexical_texts = [f"{s.text} {s.credit}" if s.credit else s.text for a in index.articles for s in a.sentences]
+        self.lexical = LexicalIndex(lexical_texts)
+        self.sentence_terms = [frozenset(terms(t)) for t in lexical_texts]
+        self._kinds: dict[str, list] = {}
+        self._texts = texts
+        self.paragraph_key = [(int(index.sentence_article[g]), index.sentence(g)[1].paragraph)
+                              for g in range(index.n_sentences)]
+        self.paragraph_terms: dict[tuple[int, int], frozenset[str]] = {}
+        for key, own in zip(self.paragraph_key, self.sentence_terms):
+            self.paragraph_terms[key] = self.paragraph_terms.get(key, frozenset()) | own
+
+    # ------------------------------------------------------------ public
+    def prepare(self, questions: Sequence[str]) -> list[Query]:
+        """Embed all questions in one batch and analyse their terms and answer kind."""
+        vectors = self.encoder.encode(list(questions))
+        return [Query(q, tuple(dict.fromkeys(terms(q))), answer_types.question_type(q), v)
+                for q, v in zip(questions, vectors)]
+
+    def batch_search(self, questions: Sequence[str], k: int = 10) -> list[list[Hit]]:
+        return [self.rank(query, k) for query in self.prepare(questions)]
+
+    def search(self, question: str, k: int = 10) -> list[Hit]:
+        return self.batch_search([question], k)[0]
+
+    def rank(self, query: Query, k: int = 10) -> list[Hit]:
+        """The ``k`` best sentences for a prepared query, best first."""
+        candidates = self._candidates(query)
+        if len(candidates) == 0:
+            return []
+        features = self.features(query, candidates)
+        scores = features @ self.weights.vector()
+        order = np.argsort(-scores, kind="stable")[:k]
+        return [self._hit(int(candidates[i]), float(scores[i]), features[i]) for i in order]
+
+    def features(self, query: Query, candidates: np.ndarray) -> np.ndarray:
+        """One row of ``SIGNALS`` per candidate sentence, each roughly in [0, 1]."""
+        ix = self.index
+        dense = _max_by_owner(ix.sentence_vectors @ query.vector, ix.sentence_owner, ix.n_sentences)
+        chunk = _max_by_owner(ix.chunk_vectors @ query.vector, ix.chunk_owner, len(ix.chunks))
+        context = np.array([max((chunk[c] for c in ix.sentence_chunks[g]), default=0.0) for g in candidates])
+        bm25_all = self.lexical.scores(query.terms)
+        top = float(bm25_all.max()) if len(bm25_all) else 0.0
+        bm25 = bm25_all[candidates] / top if top > 0 else np.zeros(len(candidates))
+        idf = {t: self.lexical.idf(t) for t in query.terms}
+        total = sum(idf.values()) or 1.0
+        coverage, window, paragraph = [], [], []
+        for g in candidates:
+            own = self.sentence_terms[g]
+            near = own | self._neighbour_terms(int(g))
+            para = self.paragraph_terms[self.paragraph_key[g]]
+            coverage.append(sum(w for t, w in idf.items() if t in own) / total)
+            window.append(sum(w for t, w in idf.items() if t in near) / total)
+            paragraph.append(sum(w for t, w in idf.items() if t in para) / total)
+        kind = self._kind_signal(query, candidates)
+        return np.column_stack([dense[candidates], context, bm25, coverage, window, paragraph, kind]
+                               ).astype(np.float32)
+
+    # ------------------------------------------------------------ internals
+    def _candidates(self, query: Query) -> np.ndarray:
+        n = self.index.n_sentences
+        if n <= EXACT_LIMIT:
+            return np.arange(n)
+        found: set[int] = set()
+        _, rows = self.index.sentence_faiss.search(query.vector[None, :], 200)
+        found.update(int(self.index.sentence_owner[r]) for r in rows[0] if r >= 0)
+        _, rows = self.index.chunk_faiss.search(query.vector[None, :], 50)
+        for r in rows[0]:
+            if r >= 0:
+                chunk = self.index.chunks[int(self.index.chunk_owner[r])]
+                base = self.index.article_offset[self.index._article_index(chunk.article_id)]
+                found.update(int(base + s) for s in chunk.sentence_ids)
+        bm25 = self.lexical.scores(query.terms)
+        found.update(int(i) for i in np.argsort(-bm25)[:200] if bm25[i] > 0)
+        return np.array(sorted(found), dtype=np.int64)
+
+    def _neighbour_terms(self, g: int) -> frozenset[str]:
+        out: set[str] = set()
+        for other in (g - 1, g + 1):
+            if 0 <= other < len(self.sentence_terms) and self.paragraph_key[other] == self.paragraph_key[g]:
+                out |= self.sentence_terms[other]
+        return frozenset(out)
+
+    def _kind_signal(self, query: Query, candidates: np.ndarray) -> np.ndarray:
+        """1.0 where a sentence holds a span of the wanted kind that is not just the question's words."""
+        if not query.kind:
+            return np.zeros(len(candidates))
+        if query.kind not in self._kinds:  # span words per sentence, found once per kind and kept
+            self._kinds[query.kind] = [
+                [answer_types.span_words(t, span, query.kind) for span in answer_types.spans(t, query.kind)]
+                for t in self._texts]
+        per_sentence = self._kinds[query.kind]
+        asked = set(words(query.text))
+        return np.array([any(answer_types.is_new(own, asked) for own in per_sentence[g]) for g in candidates],
+                        dtype=np.float32)
+
+    def _hit(self, gid: int, score: float, features: np.ndarray) -> Hit:
+        article, sentence = self.index.sentence(gid)
+        return Hit(gid, article.id, sentence.index, score, dict(zip(SIGNALS, map(float, features))))
+
+
+def _max_by_owner(scores: np.ndarray, owner: np.ndarray, size: int) -> np.ndarray:
+    """Best window score per owner (sentence or chunk); owners with no vector score 0."""
+    out = np.full(size, -1.0, dtype=np.float32)
+    np.maximum.at(out, owner, scores)
+    out[out < -0.5] = 0.0
+    return out

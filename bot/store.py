@@ -1,0 +1,297 @@
+"""The persisted index: FAISS files, vectors and the parsed corpus under ``index/``, with a manifest.
+
+Why this layout: a build writes a complete new ``data-*`` folder, then atomically replaces
+``manifest.json`` to point at it. An interrupted build (even SIGKILL) leaves the old manifest pointing
+at the old, complete folder. The manifest records everything the index depends on (corpus bytes,
+model file hash, chunking parameters); any difference means rebuild, never a silently stale answer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .chunking import Chunk, chunk_corpus
+from .corpus import Article, article_files, corpus_hash, load_corpus
+from .embedding import DIMENSION, MODEL_NAME, Encoder, model_sha256
+from .errors import IndexCorrupt, IndexUnavailable
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+HNSW_THRESHOLD = 200_000  # vectors; below it exact search is both faster to build and exact
+
+Report = Callable[[str, int, int], None]  # (stage, done, total) for progress bars
+
+
+@dataclass(frozen=True)
+class BuildParams:
+    """Everything besides the corpus bytes that changes the index contents."""
+
+    chunk_tokens: int
+    chunk_overlap: int
+    model_sha256: str
+    model: str = MODEL_NAME
+    format: int = FORMAT_VERSION
+
+    def as_dict(self) -> dict:
+        return {"chunk_tokens": self.chunk_tokens, "chunk_overlap": self.chunk_overlap,
+                "model": self.model, "model_sha256": self.model_sha256, "format": self.format}
+
+
+@dataclass
+class CorpusIndex:
+    """Everything retrieval needs, in memory: articles, chunks, vectors and their FAISS indexes."""
+
+    articles: tuple[Article, ...]
+    chunks: tuple[Chunk, ...]
+    sentence_vectors: np.ndarray  # one row per sentence window
+    sentence_owner: np.ndarray  # row -> global sentence id
+    chunk_vectors: np.ndarray
+    chunk_owner: np.ndarray  # row -> chunk id
+    sentence_faiss: object
+    chunk_faiss: object
+    manifest: dict
+
+    def __post_init__(self) -> None:
+        self.sentence_article = np.concatenate(
+            [np.full(len(a.sentences), i, dtype=np.int32) for i, a in enumerate(self.articles)])
+        self.sentence_local = np.concatenate(
+            [np.arange(len(a.sentences), dtype=np.int32) for a in self.articles])
+        self.article_offset = np.cumsum([0] + [len(a.sentences) for a in self.articles])[:-1]
+        self.sentence_chunks: list[list[int]] = [[] for _ in range(len(self.sentence_article))]
+        for chunk in self.chunks:
+            base = self.article_offset[self._article_index(chunk.article_id)]
+            for local in chunk.sentence_ids:
+                self.sentence_chunks[base + local].append(chunk.id)
+
+    def _article_index(self, article_id: str) -> int:
+        if not hasattr(self, "_by_id"):
+            self._by_id = {a.id: i for i, a in enumerate(self.articles)}
+        return self._by_id[article_id]
+
+    @property
+    def n_sentences(self) -> int:
+        return len(self.sentence_article)
+
+    def sentence(self, gid: int):
+        """(article, sentence) of a global sentence id."""
+        article = self.articles[self.sentence_article[gid]]
+        return article, article.sentences[self.sentence_local[gid]]
+
+
+# ---------------------------------------------------------------- opening
+
+def open_index(corpus_dir: Path, index_dir: Path, encoder: Encoder, chunk_tokens: int, chunk_overlap: int,
+               report: Report | None = None, warn: Callable[[str], None] = log.warning,
+               force: bool = False) -> CorpusIndex:
+    """Load the index if it matches the corpus and parameters, else (re)build it and save atomically."""
+    files = article_files(corpus_dir)
+    params = BuildParams(chunk_tokens, chunk_overlap, model_sha256(encoder.path))
+    digest = corpus_hash(files)
+    manifest = None if force else read_manifest(index_dir)
+    if manifest is not None:
+        if manifest.get("corpus_hash") == digest and manifest.get("params") == params.as_dict():
+            try:
+                return load_index(index_dir, manifest)
+            except IndexCorrupt as exc:
+                warn(f"the index in {index_dir} is damaged ({exc}); rebuilding it")
+        else:
+            log.info("index in %s is stale (corpus or parameters changed); rebuilding", index_dir)
+    return build_index(corpus_dir, index_dir, encoder, params, report=report, warn=warn)
+
+
+def read_manifest(index_dir: Path) -> dict | None:
+    """The manifest, or None when there is none or it is unreadable (then the index is rebuilt)."""
+    path = index_dir / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, UnicodeDecodeError):
+        log.warning("index manifest %s is unreadable; rebuilding the index", path)
+        return None
+    return manifest if isinstance(manifest, dict) else None
+
+
+def load_index(index_dir: Path, manifest: dict) -> CorpusIndex:
+    """Read every file the manifest names and check them against its counts and dimension."""
+    import faiss
+
+    data = index_dir / str(manifest.get("data", ""))
+    counts = manifest.get("counts", {})
+    try:
+        corpus = json.loads((data / "corpus.json").read_text(encoding="utf-8"))
+        articles = tuple(Article.from_dict(a) for a in corpus["articles"])
+        chunks = tuple(Chunk(c[0], c[1], tuple(c[2]), c[3], c[4]) for c in corpus["chunks"])
+        arrays = {name: np.load(data / f"{name}.npy", allow_pickle=False)
+                  for name in ("sentence_vectors", "sentence_owner", "chunk_vectors", "chunk_owner")}
+        sentence_faiss = faiss.read_index(str(data / "sentences.faiss"))
+        chunk_faiss = faiss.read_index(str(data / "chunks.faiss"))
+    except (OSError, ValueError, KeyError, TypeError, IndexError, RuntimeError) as exc:
+        raise IndexCorrupt(f"{type(exc).__name__}: {str(exc)[:200]}") from None
+    n_sentences = sum(len(a.sentences) for a in articles)
+    checks = [
+        (n_sentences == counts.get("sentences"), "sentence count"),
+        (len(chunks) == counts.get("chunks"), "chunk count"),
+        (arrays["sentence_vectors"].shape == (sentence_faiss.ntotal, DIMENSION), "sentence vectors"),
+        (arrays["chunk_vectors"].shape == (chunk_faiss.ntotal, DIMENSION), "chunk vectors"),
+        (sentence_faiss.d == DIMENSION == chunk_faiss.d == manifest.get("dimension"), "dimension"),
+        (len(arrays["sentence_owner"]) == sentence_faiss.ntotal, "sentence owners"),
+        (len(arrays["chunk_owner"]) == chunk_faiss.ntotal, "chunk owners"),
+        (arrays["sentence_owner"].max(initial=-1) < n_sentences, "sentence ids"),
+        (arrays["chunk_owner"].max(initial=-1) < len(chunks), "chunk ids"),
+    ]
+    for ok, what in checks:
+        if not ok:
+            raise IndexCorrupt(f"{what} disagrees with the manifest")
+    return CorpusIndex(articles, chunks, arrays["sentence_vectors"], arrays["sentence_owner"],
+                       arrays["chunk_vectors"], arrays["chunk_owner"], sentence_faiss, chunk_faiss, manifest)
+
+
+# ---------------------------------------------------------------- building
+
+def make_faiss(vectors: np.ndarray):
+    """Exact inner-product search for small corpora; HNSW above ``HNSW_THRESHOLD`` vectors."""
+    import faiss
+
+    if len(vectors) >= HNSW_THRESHOLD:
+        index = faiss.IndexHNSWFlat(vectors.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        index.hnsw.efSearch = 128
+    else:
+        index = faiss.IndexFlatIP(vectors.shape[1])
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def build_index(corpus_dir: Path, index_dir: Path, encoder: Encoder, params: BuildParams,
+                report: Report | None = None, warn: Callable[[str], None] = log.warning) -> CorpusIndex:
+    """Parse, chunk and embed the corpus, then save it atomically; returns the new index."""
+    _ensure_writable(index_dir)
+    corpus = load_corpus(corpus_dir)
+    for message in corpus.warnings:
+        warn(message)
+    index = embed_articles(corpus.articles, encoder, params.chunk_tokens, params.chunk_overlap, report)
+    index.manifest = save_index(index_dir, index, corpus.content_hash, params)
+    return index
+
+
+def embed_articles(articles: tuple[Article, ...], encoder: Encoder, chunk_tokens: int, chunk_overlap: int,
+                   report: Report | None = None) -> CorpusIndex:
+    """An in-memory index of ``articles`` (the evaluation runner uses it directly, unsaved)."""
+    chunks = chunk_corpus(articles, chunk_tokens, chunk_overlap)
+    sentence_texts = [s.text for a in articles for s in a.sentences]
+    total = len(sentence_texts) + len(chunks)
+
+    def stage(offset: int):
+        return (lambda done, _n: report("embedding", offset + done, total)) if report else None
+
+    sentence_vectors, sentence_owner = encoder.encode_passages(sentence_texts, stage(0))
+    chunk_vectors, chunk_owner = encoder.encode_passages([c.text for c in chunks], stage(len(sentence_texts)))
+    return CorpusIndex(
+        tuple(articles), tuple(chunks), sentence_vectors, sentence_owner, chunk_vectors, chunk_owner,
+        make_faiss(sentence_vectors), make_faiss(chunk_vectors), manifest={},
+    )
+
+
+def _ensure_writable(index_dir: Path) -> None:
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        probe = index_dir / f".probe-{uuid.uuid4().hex}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise IndexUnavailable(f"cannot write the index folder {index_dir}: {exc.strerror or exc}") from None
+
+
+@contextlib.contextmanager
+def _build_lock(index_dir: Path):
+    """Serialise builders sharing one index folder (two REPLs started at once)."""
+    with open(index_dir / ".lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def save_index(index_dir: Path, index: CorpusIndex, content_hash: str, params: BuildParams) -> dict:
+    """Write a complete data folder, fsync it, then swap the manifest in with one rename."""
+    import faiss
+
+    with _build_lock(index_dir):
+        name = f"data-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        staging = index_dir / f".tmp-{name}"
+        staging.mkdir()
+        try:
+            corpus = {"articles": [a.to_dict() for a in index.articles],
+                      "chunks": [[c.id, c.article_id, list(c.sentence_ids), c.text, c.n_tokens]
+                                 for c in index.chunks]}
+            (staging / "corpus.json").write_text(json.dumps(corpus, ensure_ascii=False), encoding="utf-8")
+            for attr in ("sentence_vectors", "sentence_owner", "chunk_vectors", "chunk_owner"):
+                np.save(staging / f"{attr}.npy", getattr(index, attr), allow_pickle=False)
+            faiss.write_index(index.sentence_faiss, str(staging / "sentences.faiss"))
+            faiss.write_index(index.chunk_faiss, str(staging / "chunks.faiss"))
+            for path in staging.iterdir():
+                _fsync(path)
+            os.rename(staging, index_dir / name)
+            manifest = {
+                "format": FORMAT_VERSION, "data": name, "corpus_hash": content_hash,
+                "params": params.as_dict(), "dimension": DIMENSION,
+                "index_type": type(index.sentence_faiss).__name__,
+                "counts": {"articles": len(index.articles), "sentences": index.n_sentences,
+                           "chunks": len(index.chunks), "sentence_vectors": len(index.sentence_vectors),
+                           "chunk_vectors": len(index.chunk_vectors)},
+                "articles": [{"id": a.id, "title": a.title, "path": a.path} for a in index.articles],
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            }
+            write_atomic(index_dir / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise IndexUnavailable(f"cannot write the index in {index_dir}: {exc.strerror or exc}") from None
+        _remove_old(index_dir, keep=name)
+    return manifest
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write to a temporary sibling, fsync, rename over ``path``: readers see old or new, never half."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    _fsync(path.parent)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove_old(index_dir: Path, keep: str) -> None:
+    """Delete data folders and leftovers of interrupted builds other than the current one."""
+    for path in index_dir.iterdir():
+        if path.name == keep:
+            continue
+        if path.is_dir() and (path.name.startswith("data-") or path.name.startswith(".tmp-data-")):
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.name.startswith(f".{MANIFEST}.") and path.name.endswith(".tmp"):
+            path.unlink(missing_ok=True)

@@ -1,0 +1,143 @@
+"""The articlebot command: in-process for speed (model shared), a few real subprocesses end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+
+import pytest
+
+from bot.cli import main
+from conftest import ROOT, write_article
+
+
+def _args(settings):
+    return ["--corpus", str(settings.corpus_dir), "--index", str(settings.index_dir)]
+
+
+def test_ask_prints_answer_for_a_person(bundled_settings, pipeline, capsys):
+    assert main(["ask", *_args(bundled_settings), "How much did Liaoning invest?"]) == 0
+    out = capsys.readouterr().out
+    assert "Answer: 2 billion yuan ($278 million)" in out
+    assert "Northeast China driving digital transformation" in out and "sentence 3" in out
+
+
+def test_ask_json_is_one_object(bundled_settings, pipeline, capsys):
+    assert main(["ask", "--json", *_args(bundled_settings), "How much did Liaoning invest?"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1
+    data = json.loads(lines[0])
+    assert data["question"] == "How much did Liaoning invest?"
+    assert data["abstained"] is False and "2 billion yuan" in data["short_answer"]
+    article = pipeline.articles[data["citations"][0]["article_id"]]
+    c = data["citations"][0]
+    assert article.text[c["start"]:c["end"]] == c["text"]
+
+
+def test_ask_json_stdin_stream_is_one_conversation(bundled_settings, pipeline, capsys, monkeypatch):
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("How much did Liaoning invest?\n\n" + "x" * 5000 + "\n"
+                                                  "What is the capital of France?\n"))
+    code = main(["ask", "--json", *_args(bundled_settings)])
+    lines = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert len(lines) == 3
+    assert "2 billion" in lines[0]["short_answer"]
+    assert "too long" in lines[1]["error"]
+    assert lines[2]["abstained"] is True
+    assert code == 2  # a bad line is reported, and the exit status says so
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["ask", ""], "empty"),
+    (["ask", "q" * 20000], "too long"),
+    (["ask"], "give a question"),
+    (["ask", "--abstain-threshold", "3", "hi?"], "abstain_threshold"),
+])
+def test_bad_input_is_one_line_and_exit_2(argv, message, capsys, make_settings):
+    settings = make_settings()
+    assert main([argv[0], *_args(settings), *argv[1:]]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("articlebot: error:") and message in err and "Traceback" not in err
+
+
+def test_no_articles_is_a_clear_error(make_settings, capsys):
+    settings = make_settings()
+    (settings.corpus_dir / "image.txt").write_bytes(b"\x89PNG\x00\x00")
+    assert main(["ask", *_args(settings), "What happened?"]) == 2
+    err = capsys.readouterr().err
+    assert "no readable articles" in err and "image.txt" in err
+
+
+def test_unwritable_index_is_a_clear_error(make_settings, capsys, tmp_path, encoder):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    settings = make_settings(index_dir=blocker)
+    write_article(settings.corpus_dir, "a.md", "Some text here.")
+    assert main(["ask", *_args(settings), "What happened?"]) == 1
+    assert "cannot write the index folder" in capsys.readouterr().err
+
+
+def test_sources_lists_metadata(bundled_settings, capsys):
+    assert main(["sources", *_args(bundled_settings)]) == 0
+    out = capsys.readouterr().out
+    assert "Northeast China driving digital transformation" in out and "Chinadaily.com.cn" in out
+
+
+def test_help_is_instant_and_imports_no_torch():
+    code = ("import sys, bot.cli\n"
+            "try:\n    bot.cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print('HEAVY' if {'torch', 'sentence_transformers', 'faiss'} & set(sys.modules) else 'LIGHT')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert "repl" in out.stdout and "ask" in out.stdout
+    assert out.stdout.strip().endswith("LIGHT")
+
+
+def test_repl_over_stdin_end_to_end(bundled_settings, pipeline):
+    """A real process: commands and questions piped in, answers out, no traceback."""
+    script = "/help\nHow much did Liaoning invest?\n/more\n/sources\n/reset\n/bogus\nWhat is the capital of France?\n/quit\n"
+    out = subprocess.run([sys.executable, "-m", "bot", *_args(bundled_settings)], input=script,
+                         capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    assert "/sources" in text and "Answer: 2 billion yuan ($278 million)" in text
+    assert "More evidence" in text and "Chinadaily.com.cn" in text and "Conversation cleared" in text
+    assert "Unknown command /bogus" in text and "doesn't say" in text
+    assert "Traceback" not in out.stderr
+
+
+def _read_until(fd, needle: bytes, timeout: float = 90.0) -> bytes:
+    buf, deadline = b"", time.time() + timeout
+    while needle not in buf and time.time() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if ready:
+            try:
+                buf += os.read(fd, 65536)
+            except OSError:
+                break
+    return buf
+
+
+def test_repl_in_a_pseudo_terminal(bundled_settings, pipeline):
+    """Line editing prompt in a real pty: a question, Ctrl-C cancels a line, Ctrl-D leaves."""
+    pid, fd = pty.fork()
+    if pid == 0:  # child: the REPL with a terminal on stdin/stdout
+        os.chdir(ROOT)
+        os.execv(sys.executable, [sys.executable, "-m", "bot", *_args(bundled_settings)])
+    try:
+        assert b"you>" in _read_until(fd, b"you>")
+        os.write(fd, b"How much did Liaoning invest?\r")
+        assert b"2 billion yuan" in _read_until(fd, b"confidence")
+        _read_until(fd, b"you>", 10)
+        os.write(fd, b"half a line\x03")  # Ctrl-C: the line is dropped, the prompt comes back
+        assert b"you>" in _read_until(fd, b"you>", 10)
+        os.write(fd, b"\x04")  # Ctrl-D: exit
+        assert b"Bye." in _read_until(fd, b"Bye.", 20)
+    finally:
+        _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
