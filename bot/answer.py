@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 
 from . import answer_types
 from .corpus import Article
-from .lexical import words
+from .lexical import terms, words
 from .retrieval import Hit, Query
 
 # Confidence is a logistic function of the best hit's signals; see docs/quality.md for how these
@@ -79,22 +79,47 @@ def confidence(hit: Hit, query: Query, missing: float) -> float:
     return 1.0 / (1.0 + math.exp(-z))
 
 
+_CLAUSE_BREAK = re.compile(r",\s+(?:while|whereas|but|although|though|and)\b|;\s|\s[\u2014\u2013-]\s")
+
+
 def short_answer(sentence: str, query: Query) -> tuple[int, int] | None:
-    """The span of the wanted kind inside ``sentence`` nearest the question's words, or None."""
+    """The span of the wanted kind inside ``sentence`` nearest the question's words, or None.
+
+    When the question names something (a place, a company) and the sentence has several clauses, the
+    span must sit in a clause that mentions it: "Jilin trains experts, while Heilongjiang's economy is
+    30 percent digital" does not say how much Jilin invested."""
     if not query.kind:
         return None
     question_words = set(words(query.text))
-    candidates = []
-    for span in answer_types.spans(sentence, query.kind):
-        if answer_types.is_new(answer_types.span_words(sentence, span, query.kind), question_words):
-            candidates.append(span)
+    candidates = [span for span in answer_types.spans(sentence, query.kind)
+                  if answer_types.is_new(answer_types.span_words(sentence, span, query.kind), question_words)]
     if not candidates:
         return None
     anchors = [m.start() for m in re.finditer(r"[A-Za-z0-9]+", sentence)
                if m.group(0).lower() in question_words and len(m.group(0)) > 2]
-    if not anchors:
-        return candidates[0]
-    return min(candidates, key=lambda span: min(abs(span[0] - a) for a in anchors))
+    named = set(query.entities)
+    clauses = _clauses(sentence)
+    named_clauses = {i for i, (start, end) in enumerate(clauses) if named & set(terms(sentence[start:end]))}
+    if named and named_clauses:
+        candidates = [span for span in candidates if _clause_of(span[0], clauses) in named_clauses]
+        if not candidates:
+            return None
+
+    def rank(span: tuple[int, int]) -> tuple[bool, int]:
+        # a lone capitalised first word ("Staff members ...") is more often a common noun than a name
+        lone_first = span[0] == 0 and " " not in sentence[span[0]:span[1]]
+        return lone_first, min((abs(span[0] - a) for a in anchors), default=0)
+
+    return min(candidates, key=rank)
+
+
+def _clauses(sentence: str) -> list[tuple[int, int]]:
+    cuts = [0, *(m.start() for m in _CLAUSE_BREAK.finditer(sentence)), len(sentence)]
+    return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
+
+
+def _clause_of(position: int, clauses: list[tuple[int, int]]) -> int:
+    return next(i for i, (start, end) in enumerate(clauses) if start <= position < end or end == clauses[-1][1])
 
 
 def compose(question: str, resolved: str, query: Query, hits: Sequence[Hit], articles: dict[str, Article],

@@ -119,8 +119,9 @@ def _name_spans(text: str, kind: str) -> list[tuple[int, int]]:
             is_org = bool(_ORG_CUES.search(name))
             before = text[max(0, start - 4):start].lower()
             is_place = bool(_PLACE_CUES.search(text[start:min(len(text), end + 12)])) or before.endswith(("in ", "at ", "to "))
+            # "who" is answered by people and by organisations ("Who owns it?"), never by places
             if kind == NAME or (kind == ORG and is_org) or (kind == PLACE and is_place and not is_org) \
-                    or (kind == PERSON and not is_org and not is_place):
+                    or (kind == PERSON and (is_org or not is_place)):
                 out.append((start, end))
         return out
     return []

@@ -1,27 +1,82 @@
-"""A conversation: the bounded history of one person's questions and what answered them.
+"""A conversation: the bounded history of one person's questions, and follow-up resolution.
 
-Each face keeps one per person (REPL session, ``ask --json`` stdin stream, Telegram chat). The history
-lets ``/more`` continue from the last ranking and lets follow-up questions be resolved.
+People chat: after "How much did Liaoning invest?" they ask "And Heilongjiang?", "Who owns it?",
+"When was that taken?", "Tell me more". With no language model at run time, follow-ups are resolved
+from the conversation itself: elliptical questions borrow the previous question's frame, pronouns
+borrow an entity of the right kind from earlier turns, "more" continues from the last answer.
+A question that stands on its own is left exactly as asked, so it is never dragged to the old topic.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections import deque
 from dataclasses import dataclass, field
 
+from . import answer_types as at
 from .retrieval import Hit
+
+# weight of the question as typed when it is searched beside its resolved form
+RAW_WEIGHT = {"ellipsis": 1.0, "pronoun": 0.3, "why": 0.3}
+
+_CONTINUE = re.compile(
+    r"^(?:(?:and|so|ok(?:ay)?|please|then)[ ,]+)*(?:(?:tell|show|give) me |say |i want |can you (?:tell|say) )?"
+    r"(?:some |a bit |a little |any |much )?(?:more|further|else|go on|continue|keep going|elaborate|details?"
+    r"|more details?|what else|anything else)(?: (?:about|on|of) (?:it|that|this|them))?(?: please)?[.!?]*$",
+    re.IGNORECASE)
+_WH_ONLY = re.compile(r"^(?:(?:and|but|so)[ ,]+)?(?P<wh>why|how come|why so|why is that|for what reason|when|where|who|"
+                      r"how much|how many|what year|which year|how long|since when)[.!?]*$", re.IGNORECASE)
+_ELLIPSIS = re.compile(
+    r"^(?:and|also|what about|how about|and what about|and how about|what of|same for|same question for|"
+    r"and for|and in|and at|what about for)\s+(?P<x>.+?)[?.!\s]*$", re.IGNORECASE)
+_WH = re.compile(r"^\s*(?:how (?:much|many|long|far|old|big|large)|what|which|who|whom|whose|when|where|why|how)\b"
+                 r"(?:\s+(?:percent(?:age)?|share|company|companies|province|city|year|date|kind|type)\b)?\s*",
+                 re.IGNORECASE)
+_QUESTION_WORDS = {"what", "which", "who", "whom", "whose", "when", "where", "why", "how", "is", "are", "was",
+                   "were", "do", "does", "did", "can", "could", "should", "would", "will", "has", "have", "had"}
+# vague references and the kind of antecedent each wants
+_REFERENCES = [
+    (re.compile(r"(?<!\bis )(?<!\bare )(?<!\bwas )(?<!\bwere )\bthere\b(?!\s+(?:is|are|was|were|be|been)\b)",
+                re.I), "in-place"),
+    (re.compile(r"\b(?:that (?:province|city|region|place|area|country|town)|"
+                r"the (?:province|city|region|place|area|country|town))\b", re.I), at.PLACE),
+    (re.compile(r"\b(?:then|at that time|that (?:day|year|date|time))\b", re.I), at.DATE),
+    (re.compile(r"\b(?:that|this|the) (?:company|firm|group|organi[sz]ation|subsidiary|manufacturer|plant|factory|"
+                r"center|centre|business)\b", re.I), at.ORG),
+    (re.compile(r"\b(?:he|him|his|she|her|hers)\b", re.I), at.PERSON),
+    (re.compile(r"\b(?:it|its|they|them|their|theirs)\b", re.I), at.NAME),
+]
+_DEMONSTRATIVE = re.compile(
+    r"\b(?:that|this|those|these)\b(?=\s*(?:[?.!,]|$|\s(?:is|was|were|are|be|been|being|taken|shot|made|mean|means|"
+    r"happen|happened|cost|costs|show|shows|about)\b))", re.I)
 
 
 @dataclass
 class Turn:
-    """One exchange: what was asked, what was searched, and the ranking that answered it."""
+    """One exchange: what was asked, what was searched, the ranking and what the answer said."""
 
     question: str
     resolved: str
     hits: list[Hit]
     shown: int  # how many hits have been shown so far (for /more)
+    short_answer: str | None = None
+    kind: str | None = None
+    cited: tuple[str, ...] = ()
     at: float = field(default_factory=time.time)
+    shown_ids: set[int] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """How a question was understood: ``mode`` is self, ellipsis, pronoun, why (a bare question word)
+    or more.
+    ``queries`` are (text, weight) pairs to search and fuse; the first is the resolved question."""
+
+    question: str
+    resolved: str
+    mode: str = "self"
+    queries: tuple[tuple[str, float], ...] = ()
 
 
 class Conversation:
@@ -45,9 +100,91 @@ class Conversation:
     def last(self) -> Turn | None:
         return self.turns[-1] if self.turns else None
 
-    def resolve(self, question: str) -> str:
-        """The query to search for ``question`` in this context (the follow-up issue extends this)."""
-        return question
-
     def record(self, turn: Turn) -> None:
         self.turns.append(turn)
+
+    # ------------------------------------------------------------ follow-ups
+    def resolve(self, question: str) -> Resolution:
+        """Understand ``question`` in the light of the previous turns (see the module docstring)."""
+        text = question.strip()
+        last = self.last
+        if last is None:
+            return _self(text)
+        if _CONTINUE.match(text):
+            return Resolution(text, last.resolved, "more", ((last.resolved, 1.0),))
+        wh_only = _WH_ONLY.match(text)
+        if wh_only:  # "Why?", "When?": the previous question asked again with the new question word
+            wh = wh_only.group("wh")
+            wh = "Why" if wh.lower().startswith(("why", "how come", "for what")) else wh.capitalize()
+            return _fused(text, f"{wh} {_WH.sub('', last.resolved, count=1)}", "why")
+        match = _ELLIPSIS.match(text)
+        if match or _is_bare_fragment(text):
+            fragment = match.group("x") if match else text.rstrip("?.! ")
+            return _fused(text, self._substitute(fragment, last), "ellipsis")
+        resolved = self._dereference(text)
+        if resolved != text:
+            return _fused(text, resolved, "pronoun")
+        return _self(text)
+
+    def _substitute(self, fragment: str, last: Turn) -> str:
+        """The previous question with ``fragment`` in place of the thing it was about."""
+        frame = last.resolved
+        wanted = at.DATE if re.fullmatch(r"(?:in |on )?[\d,.]+s?", fragment) else None
+        spans = at.spans(frame, at.DATE) + [s for s in at.spans(frame, at.AMOUNT) if wanted] if wanted else \
+            _name_spans(frame)
+        if spans:
+            start, end = spans[0]
+            return frame[:start] + fragment + frame[end:]
+        return f"{frame.rstrip('?.! ')} {fragment}?"
+
+    def _dereference(self, text: str) -> str:
+        """Replace vague references with an antecedent of the kind each wants."""
+        out = text
+        for pattern, kind in _REFERENCES:
+            if pattern.search(out):
+                antecedent = self._antecedent(at.PLACE if kind == "in-place" else kind)
+                if antecedent:
+                    replacement = f"in {antecedent}" if kind == "in-place" else antecedent
+                    out = pattern.sub(lambda _m, r=replacement: r, out, count=1)
+        if _DEMONSTRATIVE.search(out) and self.last and self.last.cited:  # "When was that taken?"
+            out = _DEMONSTRATIVE.sub(lambda _m: _gist(self.last.cited[0]), out, count=1)
+        return out
+
+    def _antecedent(self, kind: str) -> str | None:
+        """Most recent entity of ``kind``: the last answer, then the last question, then its evidence."""
+        for turn in reversed(self.turns):
+            if turn.short_answer and (turn.kind == kind or (kind == at.NAME and turn.kind in (at.ORG, at.PERSON))):
+                return turn.short_answer
+            for source in (turn.resolved, *turn.cited[:1]):
+                spans = _name_spans(source) if kind == at.NAME else at.spans(source, kind)
+                if spans:
+                    start, end = spans[0]
+                    return source[start:end]
+        return None
+
+
+def _self(text: str) -> Resolution:
+    return Resolution(text, text, "self", ((text, 1.0),))
+
+
+def _fused(raw: str, resolved: str, mode: str) -> Resolution:
+    return Resolution(raw, resolved, mode, ((resolved, 1.0), (raw, RAW_WEIGHT[mode])))
+
+
+def _name_spans(text: str) -> list[tuple[int, int]]:
+    """Names in a question, minus the leading question word ("What", "How")."""
+    return [(s, e) for s, e in at.spans(text, at.NAME) if text[s:e].lower() not in _QUESTION_WORDS]
+
+
+def _is_bare_fragment(text: str) -> bool:
+    """"Heilongjiang?" or "Jilin province?": a short name or number with no question word or verb."""
+    words = text.rstrip("?.! ").split()
+    if not 1 <= len(words) <= 4 or words[0].lower() in _QUESTION_WORDS:
+        return False
+    return bool(re.match(r"[A-Z0-9]", words[0])) and text.rstrip().endswith("?")
+
+
+def _gist(sentence: str) -> str:
+    """The first clause of a sentence, enough to stand for "that" in a follow-up."""
+    clause = re.split(r"[,;:]", sentence, maxsplit=1)[0]
+    return " ".join(clause.split()[:14]).rstrip(".")

@@ -10,12 +10,12 @@ import unicodedata
 from collections.abc import Callable, Sequence
 
 from .answer import Answer, compose, more_answer
-from .conversation import Conversation, Turn
+from .conversation import Conversation, Resolution, Turn
 from .corpus import Article
 from .embedding import Encoder, shared_encoder
 from .errors import BadQuestion
 from .lexical import entity_terms
-from .retrieval import Query, Retriever
+from .retrieval import Hit, Query, Retriever
 from .settings import Settings
 from .store import CorpusIndex, Report, open_index
 
@@ -68,32 +68,52 @@ class Pipeline:
     def answer_many(self, questions: Sequence[str], conversations: Sequence[Conversation | None]) -> list[Answer]:
         """Answer several questions with one batched embedding call (chats answered together)."""
         cleaned = [clean_question(q, self.settings.max_question_chars) for q in questions]
-        resolved = []
+        resolutions = []
         for text, conversation in zip(cleaned, conversations):
-            if conversation is not None:
-                conversation.expire()
-                resolved.append(conversation.resolve(text))
+            if conversation is None:
+                resolutions.append(Resolution(text, text, "self", ((text, 1.0),)))
             else:
-                resolved.append(text)
-        queries = self.retriever.prepare(resolved)
+                conversation.expire()
+                resolutions.append(conversation.resolve(text))
+        texts = [q for r in resolutions if r.mode != "more" for q, _ in r.queries]
+        prepared = iter(self.retriever.prepare(texts) if texts else [])
         answers = []
-        for text, query, conversation in zip(cleaned, queries, conversations):
-            hits = self.retriever.rank(query, RANK_DEPTH)
-            answer = compose(text, query.text, query, hits, self.articles, self.missing(query, hits),
-                             self.settings.abstain_threshold, self.settings.top_k)
+        for resolution, conversation in zip(resolutions, conversations):
+            if resolution.mode == "more":
+                answers.append(self.more(conversation, resolution.question))
+                continue
+            queries = [(next(prepared), weight) for _, weight in resolution.queries]
+            query = queries[0][0]
+            hits = self.retriever.rank_fused(queries, RANK_DEPTH)
+            answer = compose(resolution.question, resolution.resolved, query, hits, self.articles,
+                             self.missing(query, hits), self.settings.abstain_threshold, self.settings.top_k)
             if conversation is not None:
-                conversation.record(Turn(text, query.text, hits, len(answer.citations) or 0))
+                shown = {h.sentence for h in hits[:len(answer.citations)]}
+                conversation.record(Turn(resolution.question, resolution.resolved, hits, len(answer.citations),
+                                         answer.short_answer, query.kind, tuple(c.text for c in answer.citations),
+                                         shown_ids=shown))
             answers.append(answer)
         return answers
 
-    def more(self, conversation: Conversation) -> Answer:
-        """The next-best evidence for the conversation's last question."""
+    def more(self, conversation: Conversation, question: str | None = None) -> Answer:
+        """Next-best evidence for the last question: the sentence after the last answer first (its
+        neighbourhood), then the next hits of its ranking not shown yet."""
         turn = conversation.last
         if turn is None:
             raise BadQuestion("there is no earlier question to say more about; ask one first")
-        page = turn.hits[turn.shown: turn.shown + self.settings.top_k]
+        page: list[Hit] = []
+        if turn.hits and turn.shown_ids:
+            follower = self.retriever.neighbour(turn.hits[0].sentence, +1)
+            if follower is not None and follower.sentence not in turn.shown_ids:
+                page.append(follower)
+        for hit in turn.hits:
+            if len(page) >= self.settings.top_k:
+                break
+            if hit.sentence not in turn.shown_ids and all(hit.sentence != p.sentence for p in page):
+                page.append(hit)
+        turn.shown_ids.update(h.sentence for h in page)
         turn.shown += len(page)
-        return more_answer(turn.question, turn.resolved, page, self.articles)
+        return more_answer(question or turn.question, turn.resolved, page, self.articles)
 
     def missing(self, query: Query, hits) -> float:
         """Share of the question's names and numbers found nowhere in the best hit's article: a question

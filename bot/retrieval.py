@@ -14,11 +14,11 @@ import numpy as np
 
 from . import answer_types
 from .embedding import Encoder
-from .lexical import LexicalIndex, terms, words
+from .lexical import LexicalIndex, entity_terms, terms, words
 from .store import CorpusIndex
 
 EXACT_LIMIT = 20_000  # sentences; below it every sentence is scored, above it candidates come from the indexes
-SIGNALS = ("dense", "context", "bm25", "coverage", "window", "paragraph", "type")
+SIGNALS = ("dense", "context", "bm25", "coverage", "window", "paragraph", "type", "entity")
 
 
 @dataclass(frozen=True)
@@ -30,8 +30,9 @@ class Weights:
     bm25: float = 0.45
     coverage: float = 0.6
     window: float = 0.15
-    paragraph: float = 0.0
+    paragraph: float = 0.1
     type: float = 0.15
+    entity: float = 0.1
 
     def vector(self) -> np.ndarray:
         return np.array([getattr(self, name) for name in SIGNALS], dtype=np.float32)
@@ -55,6 +56,7 @@ class Query:
     text: str
     terms: tuple[str, ...]
     kind: str | None
+    entities: tuple[str, ...]
     vector: np.ndarray = field(repr=False, compare=False)
 
 
@@ -82,7 +84,7 @@ class Retriever:
     def prepare(self, questions: Sequence[str]) -> list[Query]:
         """Embed all questions in one batch and analyse their terms and answer kind."""
         vectors = self.encoder.encode(list(questions))
-        return [Query(q, tuple(dict.fromkeys(terms(q))), answer_types.question_type(q), v)
+        return [Query(q, tuple(dict.fromkeys(terms(q))), answer_types.question_type(q), tuple(entity_terms(q)), v)
                 for q, v in zip(questions, vectors)]
 
     def batch_search(self, questions: Sequence[str], k: int = 10) -> list[list[Hit]]:
@@ -93,13 +95,21 @@ class Retriever:
 
     def rank(self, query: Query, k: int = 10) -> list[Hit]:
         """The ``k`` best sentences for a prepared query, best first."""
-        candidates = self._candidates(query)
+        return self.rank_fused([(query, 1.0)], k)
+
+    def rank_fused(self, queries: Sequence[tuple[Query, float]], k: int = 10) -> list[Hit]:
+        """Rank by the weighted mean score of several phrasings of one question (a follow-up as
+        typed and as resolved); signals reported are the first query's."""
+        candidates = np.unique(np.concatenate([self._candidates(q) for q, _ in queries]))
         if len(candidates) == 0:
             return []
-        features = self.features(query, candidates)
-        scores = features @ self.weights.vector()
+        first = self.features(queries[0][0], candidates)
+        scores = np.zeros(len(candidates), dtype=np.float32)
+        for i, (query, weight) in enumerate(queries):
+            scores += weight * ((first if i == 0 else self.features(query, candidates)) @ self.weights.vector())
+        scores /= sum(w for _, w in queries)
         order = np.argsort(-scores, kind="stable")[:k]
-        return [self._hit(int(candidates[i]), float(scores[i]), features[i]) for i in order]
+        return [self._hit(int(candidates[i]), float(scores[i]), first[i]) for i in order]
 
     def features(self, query: Query, candidates: np.ndarray) -> np.ndarray:
         """One row of ``SIGNALS`` per candidate sentence, each roughly in [0, 1]."""
@@ -112,7 +122,7 @@ class Retriever:
         bm25 = bm25_all[candidates] / top if top > 0 else np.zeros(len(candidates))
         idf = {t: self.lexical.idf(t) for t in query.terms}
         total = sum(idf.values()) or 1.0
-        coverage, window, paragraph = [], [], []
+        coverage, window, paragraph, entity = [], [], [], []
         for g in candidates:
             own = self.sentence_terms[g]
             near = own | self._neighbour_terms(int(g))
@@ -120,9 +130,19 @@ class Retriever:
             coverage.append(sum(w for t, w in idf.items() if t in own) / total)
             window.append(sum(w for t, w in idf.items() if t in near) / total)
             paragraph.append(sum(w for t, w in idf.items() if t in para) / total)
+            # names and numbers of the question in the sentence itself (1 when it names none)
+            entity.append(sum(t in own for t in query.entities) / len(query.entities) if query.entities else 1.0)
         kind = self._kind_signal(query, candidates)
-        return np.column_stack([dense[candidates], context, bm25, coverage, window, paragraph, kind]
+        return np.column_stack([dense[candidates], context, bm25, coverage, window, paragraph, kind, entity]
                                ).astype(np.float32)
+
+    def neighbour(self, gid: int, step: int) -> Hit | None:
+        """The sentence ``step`` places from ``gid`` in the same article, as an unscored hit."""
+        other = gid + step
+        if not 0 <= other < self.index.n_sentences or \
+                self.index.sentence_article[other] != self.index.sentence_article[gid]:
+            return None
+        return self._hit(other, 0.0, np.zeros(len(SIGNALS), dtype=np.float32))
 
     # ------------------------------------------------------------ internals
     def _candidates(self, query: Query) -> np.ndarray:
