@@ -7,6 +7,7 @@ reading articles must not pay. Why the hash: an index is only valid for the exac
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import threading
@@ -42,31 +43,69 @@ def model_path() -> Path:
 _HASHES: dict[tuple[str, int, int], str] = {}
 
 
-def model_sha256(path: Path | None = None) -> str:
-    """sha256 of ``model.safetensors``, memoised per (path, size, mtime); warns if not the known file."""
+def model_sha256(path: Path | None = None, cache_file: Path | None = None) -> str:
+    """sha256 of ``model.safetensors``, memoised per (path, size, mtime) in the process and, when
+    ``cache_file`` is given, on disk: hashing 90 MB costs ~0.2 s, which every cold start would pay.
+    Warns if the file is not the known release."""
     weights = (path or model_path()) / "model.safetensors"
     stat = weights.stat()
     key = (str(weights), stat.st_size, stat.st_mtime_ns)
     if key not in _HASHES:
-        digest = hashlib.sha256()
-        with weights.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 22), b""):
-                digest.update(block)
-        _HASHES[key] = digest.hexdigest()
-        if _HASHES[key] != KNOWN_MODEL_SHA256:
+        cached = _read_hash_cache(cache_file, key)
+        if cached is None:
+            digest = hashlib.sha256()
+            with weights.open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 22), b""):
+                    digest.update(block)
+            cached = digest.hexdigest()
+            _write_hash_cache(cache_file, key, cached)
+        _HASHES[key] = cached
+        if cached != KNOWN_MODEL_SHA256:
             log.warning("the bundled model file %s is not the known all-MiniLM-L6-v2 release (sha256 %s)",
-                        weights, _HASHES[key])
+                        weights, cached)
     return _HASHES[key]
+
+
+def _read_hash_cache(cache_file: Path | None, key: tuple[str, int, int]) -> str | None:
+    try:
+        data = json.loads(cache_file.read_text(encoding="utf-8")) if cache_file else None
+    except (OSError, ValueError):
+        return None
+    if isinstance(data, dict) and [data.get("path"), data.get("size"), data.get("mtime_ns")] == list(key):
+        digest = data.get("sha256")
+        return digest if isinstance(digest, str) and len(digest) == 64 else None
+    return None
+
+
+def _write_hash_cache(cache_file: Path | None, key: tuple[str, int, int], digest: str) -> None:
+    """Best effort (a read-only index folder just means hashing again next time), atomic via rename."""
+    if cache_file is None:
+        return
+    tmp = cache_file.with_name(f".{cache_file.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps({"path": key[0], "size": key[1], "mtime_ns": key[2], "sha256": digest}),
+                       encoding="utf-8")
+        os.replace(tmp, cache_file)
+    except OSError:
+        tmp.unlink(missing_ok=True)
 
 
 class Encoder:
     """Turns texts into unit-length float32 vectors; texts over the model window are embedded in
-    overlapping windows and the caller gets one vector per window with ``owners`` mapping back."""
+    overlapping windows and the caller gets one vector per window with ``owners`` mapping back.
 
-    def __init__(self, path: Path | None = None, batch_size: int = 64) -> None:
+    Two routes to the same model: :meth:`encode_reference` (sentence-transformers, used to embed the
+    corpus) and :meth:`encode` (questions), which uses the ONNX export once :meth:`attach_onnx` found or
+    made one, so a query never has to import torch. ``reference_texts`` counts texts the reference
+    route embedded (the embedding cache's tests read it)."""
+
+    def __init__(self, path: Path | None = None, batch_size: int = 64, prefer_onnx: bool = True) -> None:
         self.path = path or model_path()
         self.batch_size = batch_size
+        self.prefer_onnx = prefer_onnx
+        self.reference_texts = 0
         self._model = None
+        self._onnx = None
         self._lock = threading.Lock()
 
     @property
@@ -90,28 +129,76 @@ class Encoder:
                     raise ModelError(f"cannot load the embedding model from {self.path}: {exc}") from exc
         return self._model
 
+    @property
+    def backend(self) -> str:
+        """``onnx`` when questions go through onnxruntime, else ``sentence-transformers``."""
+        return "onnx" if self._onnx is not None else "sentence-transformers"
+
+    def attach_onnx(self, folder: Path, model_sha256: str, export: bool = True) -> bool:
+        """Use the ONNX export kept in ``folder`` for questions; export it there first (from the loaded
+        bundled weights, no download) when missing and ``export``. False means the reference route."""
+        from .onnx_encoder import copy_export, export_onnx, load_onnx, onnx_file
+
+        if not self.prefer_onnx:
+            return False
+        target = onnx_file(folder, model_sha256)
+        if not target.is_file() and (export or self._onnx is not None):
+            try:
+                if self._onnx is not None and self._onnx.path.is_file():
+                    copy_export(self._onnx.path, target)  # same weights, another index folder
+                else:
+                    export_onnx(self.model[0].auto_model, target)
+            except Exception as exc:  # no onnx exporter, no space: questions use sentence-transformers
+                log.info("could not export the ONNX query encoder to %s: %s", target, str(exc)[:200])
+                return self._onnx is not None
+        if self._onnx is not None and self._onnx.path.name == target.name:
+            return True  # same weights (the file name is keyed by their hash) already loaded
+        if target.is_file():
+            self._onnx = load_onnx(target, self.path)
+        return self._onnx is not None
+
     def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-        """One normalised vector per text (texts must fit the window; see :meth:`encode_passages`)."""
+        """One normalised vector per text (texts beyond the window are truncated, as the model does;
+        see :meth:`encode_passages`). Uses the ONNX route when attached."""
+        if self._onnx is not None and texts:
+            return self._onnx.encode(texts)
+        return self.encode_reference(texts, progress)
+
+    def encode_reference(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        """sentence-transformers vectors. Large slices per call: the model sorts a call's texts by
+        length, so fewer, larger calls waste less padding; the slices only exist for progress."""
         if not texts:
             return np.zeros((0, DIMENSION), dtype=np.float32)
         out = []
-        for begin in range(0, len(texts), self.batch_size):
-            batch = list(texts[begin: begin + self.batch_size])
+        step = max(self.batch_size, 16 * self.batch_size)
+        for begin in range(0, len(texts), step):
+            batch = list(texts[begin: begin + step])
             out.append(self.model.encode(batch, batch_size=self.batch_size, convert_to_numpy=True,
                                          normalize_embeddings=True, show_progress_bar=False))
+            self.reference_texts += len(batch)
             if progress:
-                progress(min(begin + self.batch_size, len(texts)), len(texts))
+                progress(min(begin + step, len(texts)), len(texts))
         return np.ascontiguousarray(np.vstack(out), dtype=np.float32)
 
     def encode_passages(self, texts: Sequence[str], progress: Progress | None = None
                         ) -> tuple[np.ndarray, np.ndarray]:
         """Vectors for passages of any length: (vectors, owners) where ``owners[i]`` is the text index."""
         pieces, owners = [], []
-        for i, text in enumerate(texts):
-            for piece in self.windows(text):
-                pieces.append(piece)
-                owners.append(i)
-        return self.encode(pieces, progress), np.asarray(owners, dtype=np.int64)
+        for i, windows in enumerate(self.windows_many(texts)):
+            pieces.extend(windows)
+            owners.extend([i] * len(windows))
+        return self.encode_reference(pieces, progress), np.asarray(owners, dtype=np.int64)
+
+    def windows_many(self, texts: Sequence[str], limit: int = MAX_WORDPIECES - 16) -> list[list[str]]:
+        """:meth:`windows` of each text; the word-piece count of all texts is taken in one batch call."""
+        long = [i for i, t in enumerate(texts) if len(t) > limit]
+        out = [[t] for t in texts]
+        if long:
+            counts = self.model.tokenizer([texts[i] for i in long], add_special_tokens=False)["input_ids"]
+            for i, ids in zip(long, counts):
+                if len(ids) > limit:
+                    out[i] = self.windows(texts[i], limit)
+        return out
 
     def windows(self, text: str, limit: int = MAX_WORDPIECES - 16) -> list[str]:
         """Split ``text`` by words into pieces of at most ``limit`` word pieces, overlapping by a quarter."""

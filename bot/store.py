@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 import logging
 import os
@@ -25,13 +26,17 @@ import numpy as np
 from .chunking import Chunk, chunk_corpus
 from .corpus import Article, article_files, corpus_hash, load_corpus
 from .embedding import DIMENSION, MODEL_NAME, Encoder, model_sha256
+from .embedding_cache import EmbeddingCache
 from .errors import IndexCorrupt, IndexUnavailable
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
-HNSW_THRESHOLD = 200_000  # vectors; below it exact search is both faster to build and exact
+HNSW_THRESHOLD = 200_000  # vectors; below it exact search is fast enough (~15 ms at 200k) and exact
+HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 80, 128  # graph degree, build and search beam widths
+ONNX_FOLDER = "onnx"  # under the index folder: the query encoder exported from the same weights
+HASH_CACHE = "model-sha256.json"  # the weights' hash keyed by path, size and mtime (see model_sha256)
 
 Report = Callable[[str, int, int], None]  # (stage, done, total) for progress bars
 
@@ -66,16 +71,22 @@ class CorpusIndex:
     manifest: dict
 
     def __post_init__(self) -> None:
-        self.sentence_article = np.concatenate(
-            [np.full(len(a.sentences), i, dtype=np.int32) for i, a in enumerate(self.articles)])
-        self.sentence_local = np.concatenate(
-            [np.arange(len(a.sentences), dtype=np.int32) for a in self.articles])
-        self.article_offset = np.cumsum([0] + [len(a.sentences) for a in self.articles])[:-1]
-        self.sentence_chunks: list[list[int]] = [[] for _ in range(len(self.sentence_article))]
+        sizes = np.array([len(a.sentences) for a in self.articles], dtype=np.int64)
+        self.sentence_article = np.repeat(np.arange(len(self.articles), dtype=np.int32), sizes)
+        self.article_offset = np.concatenate([[0], np.cumsum(sizes)])[:-1].astype(np.int64)
+        self.sentence_local = (np.arange(int(sizes.sum()), dtype=np.int64)
+                               - np.repeat(self.article_offset, sizes)).astype(np.int32)
+
+    @functools.cached_property
+    def sentence_chunks(self) -> list[list[int]]:
+        """Chunk ids holding each sentence; built on first use (a large corpus' query path may never
+        need it for most sentences, and cold start should not pay for it)."""
+        out: list[list[int]] = [[] for _ in range(len(self.sentence_article))]
         for chunk in self.chunks:
             base = self.article_offset[self._article_index(chunk.article_id)]
             for local in chunk.sentence_ids:
-                self.sentence_chunks[base + local].append(chunk.id)
+                out[base + local].append(chunk.id)
+        return out
 
     def _article_index(self, article_id: str) -> int:
         if not hasattr(self, "_by_id"):
@@ -99,18 +110,22 @@ def open_index(corpus_dir: Path, index_dir: Path, encoder: Encoder, chunk_tokens
                force: bool = False) -> CorpusIndex:
     """Load the index if it matches the corpus and parameters, else (re)build it and save atomically."""
     files = article_files(corpus_dir)
-    params = BuildParams(chunk_tokens, chunk_overlap, model_sha256(encoder.path))
+    params = BuildParams(chunk_tokens, chunk_overlap, model_sha256(encoder.path, index_dir / HASH_CACHE))
     digest = corpus_hash(files)
     manifest = None if force else read_manifest(index_dir)
+    index = None
     if manifest is not None:
         if manifest.get("corpus_hash") == digest and manifest.get("params") == params.as_dict():
             try:
-                return load_index(index_dir, manifest)
+                index = load_index(index_dir, manifest)
             except IndexCorrupt as exc:
                 warn(f"the index in {index_dir} is damaged ({exc}); rebuilding it")
         else:
             log.info("index in %s is stale (corpus or parameters changed); rebuilding", index_dir)
-    return build_index(corpus_dir, index_dir, encoder, params, report=report, warn=warn)
+    if index is None:
+        index = build_index(corpus_dir, index_dir, encoder, params, report=report, warn=warn)
+    encoder.attach_onnx(index_dir / ONNX_FOLDER, params.model_sha256)
+    return index
 
 
 def read_manifest(index_dir: Path) -> dict | None:
@@ -140,6 +155,8 @@ def load_index(index_dir: Path, manifest: dict) -> CorpusIndex:
                   for name in ("sentence_vectors", "sentence_owner", "chunk_vectors", "chunk_owner")}
         sentence_faiss = faiss.read_index(str(data / "sentences.faiss"))
         chunk_faiss = faiss.read_index(str(data / "chunks.faiss"))
+        tune_faiss(sentence_faiss)
+        tune_faiss(chunk_faiss)
     except (OSError, ValueError, KeyError, TypeError, IndexError, RuntimeError) as exc:
         raise IndexCorrupt(f"{type(exc).__name__}: {str(exc)[:200]}") from None
     n_sentences = sum(len(a.sentences) for a in articles)
@@ -164,18 +181,31 @@ def load_index(index_dir: Path, manifest: dict) -> CorpusIndex:
 # ---------------------------------------------------------------- building
 
 def make_faiss(vectors: np.ndarray):
-    """Exact inner-product search for small corpora; HNSW above ``HNSW_THRESHOLD`` vectors."""
+    """The FAISS index for ``vectors``, chosen by size (docs/performance.md has the measurements):
+    exact ``IndexFlatIP`` below ``HNSW_THRESHOLD`` vectors; above it HNSW over 8-bit scalar-quantised
+    vectors, which keeps a million 384-d vectors in ~0.65 GB instead of 1.8 GB (HNSW-Flat) with
+    recall@10 >= 0.95 against exact search."""
     import faiss
 
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     if len(vectors) >= HNSW_THRESHOLD:
-        index = faiss.IndexHNSWFlat(vectors.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80
-        index.hnsw.efSearch = 128
+        index = faiss.IndexHNSWSQ(vectors.shape[1], faiss.ScalarQuantizer.QT_8bit, HNSW_M,
+                                  faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        index.train(vectors[:: max(1, len(vectors) // 100_000)])
     else:
         index = faiss.IndexFlatIP(vectors.shape[1])
     if len(vectors):
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        index.add(vectors)
+    tune_faiss(index)
     return index
+
+
+def tune_faiss(index) -> None:
+    """Search-time parameters are not all saved with the index: set them after building or reading."""
+    hnsw = getattr(index, "hnsw", None)
+    if hnsw is not None:
+        hnsw.efSearch = HNSW_EF_SEARCH
 
 
 def build_index(corpus_dir: Path, index_dir: Path, encoder: Encoder, params: BuildParams,
@@ -185,14 +215,18 @@ def build_index(corpus_dir: Path, index_dir: Path, encoder: Encoder, params: Bui
     corpus = load_corpus(corpus_dir)
     for message in corpus.warnings:
         warn(message)
-    index = embed_articles(corpus.articles, encoder, params.chunk_tokens, params.chunk_overlap, report)
-    index.manifest = save_index(index_dir, index, corpus.content_hash, params)
+    cache = EmbeddingCache(index_dir, params.model_sha256)
+    index = embed_articles(corpus.articles, encoder, params.chunk_tokens, params.chunk_overlap, report, cache)
+    index.manifest = save_index(index_dir, index, corpus.content_hash, params,
+                                {"encoded": cache.encoded, "reused": cache.reused})
+    cache.save()
     return index
 
 
 def embed_articles(articles: tuple[Article, ...], encoder: Encoder, chunk_tokens: int, chunk_overlap: int,
-                   report: Report | None = None) -> CorpusIndex:
-    """An in-memory index of ``articles`` (the evaluation runner uses it directly, unsaved)."""
+                   report: Report | None = None, cache: EmbeddingCache | None = None) -> CorpusIndex:
+    """An in-memory index of ``articles`` (the evaluation runner uses it directly, unsaved); with a
+    ``cache``, only texts it does not hold yet are embedded."""
     chunks = chunk_corpus(articles, chunk_tokens, chunk_overlap)
     sentence_texts = [s.text for a in articles for s in a.sentences]
     total = len(sentence_texts) + len(chunks)
@@ -200,8 +234,9 @@ def embed_articles(articles: tuple[Article, ...], encoder: Encoder, chunk_tokens
     def stage(offset: int):
         return (lambda done, _n: report("embedding", offset + done, total)) if report else None
 
-    sentence_vectors, sentence_owner = encoder.encode_passages(sentence_texts, stage(0))
-    chunk_vectors, chunk_owner = encoder.encode_passages([c.text for c in chunks], stage(len(sentence_texts)))
+    embed = encoder.encode_passages if cache is None else functools.partial(cache.encode_passages, encoder)
+    sentence_vectors, sentence_owner = embed(sentence_texts, stage(0))
+    chunk_vectors, chunk_owner = embed([c.text for c in chunks], stage(len(sentence_texts)))
     return CorpusIndex(
         tuple(articles), tuple(chunks), sentence_vectors, sentence_owner, chunk_vectors, chunk_owner,
         make_faiss(sentence_vectors), make_faiss(chunk_vectors), manifest={},
@@ -229,7 +264,8 @@ def _build_lock(index_dir: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def save_index(index_dir: Path, index: CorpusIndex, content_hash: str, params: BuildParams) -> dict:
+def save_index(index_dir: Path, index: CorpusIndex, content_hash: str, params: BuildParams,
+               embedding: dict | None = None) -> dict:
     """Write a complete data folder, fsync it, then swap the manifest in with one rename."""
     import faiss
 
@@ -258,6 +294,7 @@ def save_index(index_dir: Path, index: CorpusIndex, content_hash: str, params: B
                            "chunk_vectors": len(index.chunk_vectors)},
                 "articles": [{"id": a.id, "title": a.title, "path": a.path} for a in index.articles],
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "embedding": embedding or {},
             }
             write_atomic(index_dir / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
         except OSError as exc:

@@ -1,0 +1,133 @@
+"""Query encoding without torch: the bundled MiniLM exported to ONNX, run by onnxruntime + tokenizers.
+
+Why: importing sentence-transformers (torch, transformers, sklearn) costs seconds, which a one-shot
+``articlebot ask`` must not pay just to embed one question. The ONNX graph is exported locally from the
+SAME bundled weights (no download) while the index is built, with the mean pooling and L2 normalisation
+of the sentence-transformers pipeline inside the graph, so its vectors match the reference encoder
+(cosine >= 0.999, checked by tests/test_onnx_encoder.py). Sentence-transformers stays the reference that
+embeds the corpus; this is only the fast route for questions, and any failure falls back to it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+MAX_LENGTH = 256  # the model's window (sentence_bert_config.json max_seq_length)
+OPSET = 17
+
+
+def onnx_file(folder: Path, model_sha256: str) -> Path:
+    """Where the export of the model with this hash lives: the file name is keyed by the weights."""
+    return folder / f"minilm-{model_sha256[:16]}.onnx"
+
+
+def export_onnx(transformer, target: Path) -> Path:
+    """Export ``transformer`` (the Hugging Face BertModel inside the loaded SentenceTransformer) with
+    pooling and normalisation included; written to a temporary sibling and renamed into place."""
+    import warnings
+
+    import torch
+
+    class Pooled(torch.nn.Module):
+        """token embeddings -> attention-masked mean -> unit length: the sentence-transformers head."""
+
+        def __init__(self, model) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            tokens = self.model(input_ids=input_ids, attention_mask=attention_mask,
+                                token_type_ids=token_type_ids).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
+            mean = (tokens * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(mean, p=2.0, dim=1)
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+    example = torch.ones((1, 8), dtype=torch.int64)
+    module = Pooled(transformer).eval()
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer warnings about shape-dependent branches: expected
+            torch.onnx.export(
+                module, (example, example, torch.zeros_like(example)), str(tmp), dynamo=False,
+                input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["embedding"],
+                dynamic_axes={name: {0: "batch", 1: "tokens"}
+                              for name in ("input_ids", "attention_mask", "token_type_ids")}
+                | {"embedding": {0: "batch"}},
+                opset_version=OPSET)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def copy_export(source: Path, target: Path) -> Path:
+    """Give another index folder the same export (a hard link when possible, else a copy, atomically)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        try:
+            os.link(source, tmp)
+        except OSError:
+            shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+class OnnxEncoder:
+    """Unit-length float32 vectors for short texts (questions), truncated at the model window exactly
+    like sentence-transformers does."""
+
+    def __init__(self, onnx_path: Path, model_dir: Path, threads: int | None = None) -> None:
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        self.path = onnx_path
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self.session = onnxruntime.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self.tokenizer.enable_truncation(MAX_LENGTH)  # the file ships 128/fixed padding; the model uses 256
+        self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """Texts are run in batches of similar length: padding a batch to its longest text is what
+        costs time (a question is one batch of one)."""
+        encodings = self.tokenizer.encode_batch(list(texts))
+        order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
+        out = np.zeros((len(encodings), self.session.get_outputs()[0].shape[-1] or 384), dtype=np.float32)
+        for begin in range(0, len(order), batch_size):
+            rows = order[begin: begin + batch_size]
+            width = max(sum(encodings[i].attention_mask) for i in rows)
+            feed = {
+                "input_ids": np.array([encodings[i].ids[:width] for i in rows], dtype=np.int64),
+                "attention_mask": np.array([encodings[i].attention_mask[:width] for i in rows], dtype=np.int64),
+                "token_type_ids": np.array([encodings[i].type_ids[:width] for i in rows], dtype=np.int64),
+            }
+            out[rows] = self.session.run(None, feed)[0]
+        return out
+
+
+def load_onnx(onnx_path: Path, model_dir: Path) -> OnnxEncoder | None:
+    """The ONNX encoder, or None (with the reason logged) when onnxruntime/tokenizers are missing or the
+    file is unusable: the caller then keeps using sentence-transformers."""
+    try:
+        return OnnxEncoder(onnx_path, model_dir)
+    except Exception as exc:  # a damaged export or a missing runtime: fall back, never fail the question
+        log.info("ONNX query encoder unavailable (%s: %s); using sentence-transformers",
+                 type(exc).__name__, str(exc)[:200])
+        return None
