@@ -52,6 +52,16 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--force", action="store_true", help="rebuild even if the index is up to date")
     sub.add_parser("sources", parents=[common], help="list the articles with title, source and date")
     sub.add_parser("repl", parents=[common], help="interactive chat in the terminal (the default)")
+    telegram = sub.add_parser(
+        "telegram", parents=[common], help="run the Telegram bot (token from TELEGRAM_BOT_TOKEN)",
+        description="Run the bot on Telegram: long polling, or a webhook with --webhook-url. Environment: "
+                    "TELEGRAM_BOT_TOKEN (required), TELEGRAM_API_BASE_URL, TELEGRAM_ALLOWED_CHAT_IDS, "
+                    "TELEGRAM_STATE_FILE, TELEGRAM_RATE_PER_MINUTE, TELEGRAM_WEBHOOK_URL, TELEGRAM_WEBHOOK_SECRET.")
+    telegram.add_argument("--webhook-url", metavar="URL", help="serve a webhook Telegram posts to (needs "
+                          "TELEGRAM_WEBHOOK_SECRET) instead of long polling")
+    telegram.add_argument("--listen", metavar="ADDR", help="webhook listen address (default 127.0.0.1)")
+    telegram.add_argument("--port", type=int, metavar="N", help="webhook listen port (default 8443)")
+    telegram.add_argument("--healthcheck", action="store_true", help="exit 0 if a running bot's heartbeat is fresh")
     from .eval_cli import add_eval_parser
 
     add_eval_parser(sub, common)
@@ -80,6 +90,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .eval_cli import cmd_eval, options_from
 
             return cmd_eval(settings, options_from(args))
+        if command == "telegram":
+            from .telegram import run_telegram
+
+            return run_telegram(settings, webhook_url=args.webhook_url, listen=args.listen, port=args.port,
+                                healthcheck=args.healthcheck)
         from .repl import run_repl
 
         return run_repl(settings)

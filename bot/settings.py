@@ -16,6 +16,8 @@ from typing import Any
 from .errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# fields whose variable is not simply the upper-cased name: BotFather's token is TELEGRAM_BOT_TOKEN everywhere
+ENV_ALIASES = {"telegram_token": "TELEGRAM_BOT_TOKEN"}
 
 
 def _default_dir(name: str) -> Path:
@@ -45,6 +47,13 @@ class Settings:
     telegram_allowed_chat_ids: frozenset[int] = frozenset()
     telegram_state_file: Path = field(default_factory=lambda: _default_dir("index") / "telegram-state.pickle")
     telegram_rate_per_minute: int = 20
+    # webhook mode when telegram_webhook_url is set (the secret is required there and checked on every call)
+    telegram_webhook_url: str | None = None
+    telegram_webhook_listen: str = "127.0.0.1"
+    telegram_webhook_port: int = 8443
+    telegram_webhook_secret: str | None = field(default=None, repr=False)
+    # questions arriving within this many milliseconds are answered in one batched model call
+    telegram_batch_window_ms: float = 10.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -54,6 +63,7 @@ class Settings:
         names = {f.name: f for f in dataclasses.fields(cls)}
         for name in names:
             key = name.upper() if name.startswith("telegram_") else f"ARTICLEBOT_{name.upper()}"
+            key = ENV_ALIASES.get(name, key)
             if key in env and env[key] != "":
                 values[name] = _parse(name, env[key], cls)
         for name, value in overrides.items():

@@ -1,0 +1,73 @@
+"""Flow control for the Telegram bot: outgoing calls (flood limits, transient errors), incoming questions.
+
+Why a subclass of PTB's ``AIORateLimiter``: it already throttles every outgoing call (30/s overall,
+20/min per group) and waits out a 429's ``retry_after``, but it does not retry a 5xx or a timeout.
+A reply lost to one "Bad Gateway" is a question left unanswered, so transient errors are retried here
+with a short exponential back-off, each retry going through the limiter again. Client errors
+(400 Bad Request, 403 Forbidden, 401) are never retried: repeating them cannot help.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from typing import Any
+
+from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram.ext import AIORateLimiter
+
+log = logging.getLogger(__name__)
+
+
+class RetryingRateLimiter(AIORateLimiter):
+    """``AIORateLimiter`` (429s waited out, ``max_retries`` times) that also retries 5xx and timeouts."""
+
+    def __init__(self, transient_retries: int = 3, backoff: float = 0.5, max_retries: int = 3,
+                 **kwargs: Any) -> None:
+        super().__init__(max_retries=max_retries, **kwargs)
+        self.transient_retries = transient_retries
+        self.backoff = backoff
+
+    async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):  # noqa: ANN001
+        for attempt in range(self.transient_retries + 1):
+            try:
+                return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+            except (BadRequest, RetryAfter):
+                raise
+            except NetworkError as exc:  # 5xx, timeouts, connection errors
+                if attempt == self.transient_retries:
+                    raise
+                delay = self.backoff * 2 ** attempt
+                log.warning("Bot API %s failed (%s); retry %d of %d in %.1f s", endpoint, exc, attempt + 1,
+                            self.transient_retries, delay)
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+class ChatQuota:
+    """At most ``per_minute`` questions per chat in any sliding minute (0 = unlimited).
+
+    In memory on purpose: a restart forgiving everyone is harmless, and it keeps the persistence file
+    to conversations only."""
+
+    def __init__(self, per_minute: int, window: float = 60.0) -> None:
+        self.per_minute = per_minute
+        self.window = window
+        self._times: dict[int, deque[float]] = {}
+
+    def take(self, chat_id: int, now: float | None = None) -> float:
+        """Count a question; 0 when allowed, else the seconds until the chat may ask again."""
+        if self.per_minute <= 0:
+            return 0.0
+        now = time.monotonic() if now is None else now
+        times = self._times.setdefault(chat_id, deque())
+        while times and now - times[0] >= self.window:
+            times.popleft()
+        if len(times) >= self.per_minute:
+            return max(self.window - (now - times[0]), 0.1)
+        times.append(now)
+        if len(self._times) > 10_000:  # forget idle chats so memory stays bounded
+            self._times = {c: t for c, t in self._times.items() if t and now - t[-1] < self.window}
+        return 0.0
