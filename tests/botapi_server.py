@@ -17,8 +17,6 @@ token ``server.token``. Runs on its own threads, so blocking waits in the test d
 
 from __future__ import annotations
 
-import asyncio
-import html
 import itertools
 import json
 import re
@@ -26,12 +24,16 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
+
+from botapi_html import HTMLEntityError, html_to_text
+from ptb_runner import run_application
+
+__all__ = ["BOT_USER", "TOKEN", "BotAPIServer", "Call", "HTMLEntityError", "html_to_text", "run_application"]
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw_t"
 BOT_USER = {"id": 123456789, "is_bot": True, "first_name": "articlebot", "username": "articlebot_test_bot",
@@ -39,45 +41,6 @@ BOT_USER = {"id": 123456789, "is_bot": True, "first_name": "articlebot", "userna
 # parameters PTB sends as JSON text (everything else, e.g. message text, stays a string)
 _TEXT_PARAMS = {"text", "parse_mode", "action", "callback_query_id", "secret_token", "url", "description",
                 "short_description", "name", "inline_message_id", "language_code", "caption"}
-_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a", "tg-emoji", "code",
-         "pre", "blockquote"}
-_MARKUP = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:\s+[a-zA-Z-]+(?:=\"[^\"<>]*\"|='[^'<>]*'|=[^\s<>]+)?)*)\s*>"
-                     r"|&(#[0-9]+|#x[0-9a-fA-F]+|lt|gt|amp|quot);|[<>&]")
-
-
-class HTMLEntityError(ValueError):
-    """Text that Telegram would refuse with "Bad Request: can't parse entities"."""
-
-
-def html_to_text(text: str) -> str:
-    """Validate Bot API HTML like Telegram does and return the plain text the user would see."""
-    out: list[str] = []
-    stack: list[str] = []
-    position = 0
-    for match in _MARKUP.finditer(text):
-        out.append(text[position:match.start()])
-        position = match.end()
-        closing, tag, entity = match.group(1), match.group(2), match.group(4)
-        if tag is not None:
-            tag = tag.lower()
-            if tag not in _TAGS:
-                raise HTMLEntityError(f"Unsupported start tag \"{tag}\" at byte offset {match.start()}")
-            if closing:
-                if not stack or stack[-1] != tag:
-                    raise HTMLEntityError(f"Unexpected end tag at byte offset {match.start()}")
-                stack.pop()
-            else:
-                stack.append(tag)
-        elif entity is not None:
-            out.append(html.unescape(match.group(0)))
-        else:
-            raise HTMLEntityError(f"character {match.group(0)!r} at offset {match.start()} must be escaped")
-    if stack:
-        raise HTMLEntityError(f"Can't find end tag corresponding to start tag \"{stack[-1]}\"")
-    out.append(text[position:])
-    return "".join(out)
-
-
 @dataclass
 class Call:
     """One request the bot made: method, decoded parameters, the HTTP status it got, when."""
@@ -449,56 +412,3 @@ def _reply(request: BaseHTTPRequestHandler, status: int, body: dict) -> None:
         request.wfile.write(data)
     except (BrokenPipeError, ConnectionResetError):  # the bot gave up on a long poll while stopping
         pass
-
-
-@contextmanager
-def run_application(app: Any, webhook: dict[str, Any] | None = None, poll_timeout: float = 1.0) -> Iterator[Any]:
-    """Run a PTB ``Application`` on its own thread and event loop, the way ``run_polling`` (or, given
-    ``webhook`` options, ``run_webhook``) does: initialize, post_init, start the updater and the
-    application; on exit stop both, post_stop, shutdown (which flushes persistence), post_shutdown.
-    Signal handling is left out (it belongs to the main thread)."""
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    stop: asyncio.Event | None = None
-    failure: list[BaseException] = []
-
-    async def main() -> None:
-        nonlocal stop
-        stop = asyncio.Event()
-        try:
-            await app.initialize()
-            if app.post_init:
-                await app.post_init(app)
-            if webhook is not None:
-                await app.updater.start_webhook(**webhook)
-            else:
-                await app.updater.start_polling(poll_interval=0.0, timeout=poll_timeout)
-            await app.start()
-        except BaseException as exc:
-            failure.append(exc)
-            started.set()
-            raise
-        started.set()
-        await stop.wait()
-        if app.updater.running:
-            await app.updater.stop()
-        if app.running:
-            await app.stop()
-            if app.post_stop:
-                await app.post_stop(app)
-        await app.shutdown()
-        if app.post_shutdown:
-            await app.post_shutdown(app)
-
-    thread = threading.Thread(target=lambda: loop.run_until_complete(main()), name="ptb-application", daemon=True)
-    thread.start()
-    started.wait(30)
-    if failure:
-        thread.join(5)
-        raise failure[0]
-    try:
-        yield app
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(30)
-        loop.close()

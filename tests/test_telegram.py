@@ -85,11 +85,8 @@ def test_question_is_answered_in_html_with_a_cited_sentence_and_buttons(server, 
     assert reply.params["reply_parameters"]["message_id"]  # threaded under the question
     assert reply.buttons == [("Sources", "sources"), ("More", "more")]
     assert all(len(data.encode()) <= 64 for _, data in reply.buttons)
-    # "typing…" was shown before the answer arrived
-    actions = [c for c in server.calls(chat_id=7)[:] if c.method == "sendChatAction"]
-    assert actions and actions[0].params["action"] == "typing"
-    assert server.calls(chat_id=7).index(actions[0]) < server.calls(chat_id=7).index(reply)
-    assert server.mark() > mark
+    [typing] = server.wait_for("sendChatAction", chat_id=7, after=mark)  # "typing…" while it worked
+    assert typing.params["action"] == "typing"
 
 
 def test_sources_and_more_buttons(server, start_bot, pipeline):
@@ -180,6 +177,17 @@ def test_flood_limit_and_server_errors_end_with_the_message_delivered(server, st
     if fault["status"] == 429:  # retry_after honoured before trying again
         assert reply.at - refused[0].at >= 1.0
     assert time.monotonic() - started < 15
+
+
+def test_a_slow_call_for_one_chat_does_not_hold_up_another(server, start_bot):
+    start_bot()
+    server.fault("sendMessage", status=200, delay=1.5, chat_id=51)  # delivering chat 51's reply hangs
+    mark = server.mark()
+    server.user_message(51, OWNER_Q)
+    server.user_message(52, OWNER_Q)
+    [fast] = server.wait_for(chat_id=52, after=mark)
+    [slow] = server.wait_for(chat_id=51, after=mark)
+    assert fast.at + 1.0 < slow.at and fast.text == slow.text
 
 
 def test_error_in_one_update_is_logged_and_the_chat_gets_an_apology(server, start_bot, caplog):
