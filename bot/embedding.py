@@ -164,6 +164,15 @@ class Encoder:
             return self._onnx.encode(texts)
         return self.encode_reference(texts, progress)
 
+    def encode_with_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Unit vectors and per-text content token vectors (for MaxSim, see ``bot.token_match``), from
+        one forward pass: ONNX when attached, else sentence-transformers."""
+        if self._onnx is not None and texts:
+            return self._onnx.encode_with_tokens(texts)
+        from .token_match import encode_with_tokens
+
+        return encode_with_tokens(self.model, texts)
+
     def encode_reference(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         """sentence-transformers vectors. Large slices per call: the model sorts a call's texts by
         length, so fewer, larger calls waste less padding; the slices only exist for progress."""

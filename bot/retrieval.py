@@ -18,6 +18,7 @@ from .lexical import LexicalIndex, entity_terms, terms, words
 from .store import CorpusIndex
 
 EXACT_LIMIT = 20_000  # sentences; below it every sentence is scored, above it candidates come from the indexes
+DENSE_CANDIDATES, CHUNK_CANDIDATES, LEXICAL_CANDIDATES = 200, 50, 200  # per query, above EXACT_LIMIT
 SIGNALS = ("dense", "context", "bm25", "coverage", "window", "paragraph", "type", "entity")
 
 
@@ -114,8 +115,8 @@ class Retriever:
     def features(self, query: Query, candidates: np.ndarray) -> np.ndarray:
         """One row of ``SIGNALS`` per candidate sentence, each roughly in [0, 1]."""
         ix = self.index
-        dense = _max_by_owner(ix.sentence_vectors @ query.vector, ix.sentence_owner, ix.n_sentences)
-        chunk = _max_by_owner(ix.chunk_vectors @ query.vector, ix.chunk_owner, len(ix.chunks))
+        dense = self._dense_scores(query, candidates)
+        chunk = self._chunk_scores(query, candidates)
         context = np.array([max((chunk[c] for c in ix.sentence_chunks[g]), default=0.0) for g in candidates])
         bm25_all = self.lexical.scores(query.terms)
         top = float(bm25_all.max()) if len(bm25_all) else 0.0
@@ -146,21 +147,39 @@ class Retriever:
 
     # ------------------------------------------------------------ internals
     def _candidates(self, query: Query) -> np.ndarray:
-        n = self.index.n_sentences
-        if n <= EXACT_LIMIT:
-            return np.arange(n)
-        found: set[int] = set()
-        _, rows = self.index.sentence_faiss.search(query.vector[None, :], 200)
-        found.update(int(self.index.sentence_owner[r]) for r in rows[0] if r >= 0)
-        _, rows = self.index.chunk_faiss.search(query.vector[None, :], 50)
-        for r in rows[0]:
-            if r >= 0:
-                chunk = self.index.chunks[int(self.index.chunk_owner[r])]
-                base = self.index.article_offset[self.index._article_index(chunk.article_id)]
-                found.update(int(base + s) for s in chunk.sentence_ids)
+        """Every sentence up to ``EXACT_LIMIT``; above it the union of the dense sentence and chunk
+        neighbours (FAISS) and the BM25 top (argpartition: a full sort of a million scores costs ~80 ms)."""
+        ix = self.index
+        if ix.n_sentences <= EXACT_LIMIT:
+            return np.arange(ix.n_sentences)
+        _, rows = ix.sentence_faiss.search(query.vector[None, :], DENSE_CANDIDATES)
+        found = [ix.sentence_owner[rows[0][rows[0] >= 0]]]
+        _, rows = ix.chunk_faiss.search(query.vector[None, :], CHUNK_CANDIDATES)
+        for r in rows[0][rows[0] >= 0]:
+            chunk = ix.chunks[int(ix.chunk_owner[r])]
+            found.append(ix.article_offset[ix._article_index(chunk.article_id)] + np.asarray(chunk.sentence_ids))
         bm25 = self.lexical.scores(query.terms)
-        found.update(int(i) for i in np.argsort(-bm25)[:200] if bm25[i] > 0)
-        return np.array(sorted(found), dtype=np.int64)
+        if len(bm25) > LEXICAL_CANDIDATES:
+            top = np.argpartition(-bm25, LEXICAL_CANDIDATES)[:LEXICAL_CANDIDATES]
+            found.append(top[bm25[top] > 0])
+        return np.unique(np.concatenate(found).astype(np.int64))
+
+    def _dense_scores(self, query: Query, candidates: np.ndarray) -> np.ndarray:
+        """Best window similarity per sentence (indexed by global id). Exact for every sentence up to
+        ``EXACT_LIMIT``; above it only the candidates' vectors are read (a full matrix product over a
+        million vectors is ~50 ms and keeps them all resident); other entries stay 0."""
+        ix = self.index
+        if ix.n_sentences <= EXACT_LIMIT:
+            return _max_by_owner(ix.sentence_vectors @ query.vector, ix.sentence_owner, ix.n_sentences)
+        return _scores_of(ix.sentence_vectors, ix.sentence_owner, candidates, query.vector, ix.n_sentences)
+
+    def _chunk_scores(self, query: Query, candidates: np.ndarray) -> np.ndarray:
+        """Best window similarity per chunk; above ``EXACT_LIMIT`` only chunks holding a candidate."""
+        ix = self.index
+        if ix.n_sentences <= EXACT_LIMIT:
+            return _max_by_owner(ix.chunk_vectors @ query.vector, ix.chunk_owner, len(ix.chunks))
+        wanted = np.unique(np.fromiter((c for g in candidates for c in ix.sentence_chunks[g]), dtype=np.int64))
+        return _scores_of(ix.chunk_vectors, ix.chunk_owner, wanted, query.vector, len(ix.chunks))
 
     def _neighbour_terms(self, g: int) -> frozenset[str]:
         out: set[str] = set()
@@ -185,6 +204,22 @@ class Retriever:
     def _hit(self, gid: int, score: float, features: np.ndarray) -> Hit:
         article, sentence = self.index.sentence(gid)
         return Hit(gid, article.id, sentence.index, score, dict(zip(SIGNALS, map(float, features))))
+
+
+def _scores_of(vectors: np.ndarray, owner: np.ndarray, ids: np.ndarray, vector: np.ndarray, size: int) -> np.ndarray:
+    """Best window score of each owner in ``ids`` (``owner`` is sorted: rows are stored in owner order),
+    reading only their rows; a ``size``-long array, 0 elsewhere."""
+    out = np.zeros(size, dtype=np.float32)
+    begin, end = np.searchsorted(owner, ids, "left"), np.searchsorted(owner, ids, "right")
+    has = end > begin
+    ids, begin, end = ids[has], begin[has], end[has]
+    if len(ids):
+        counts = end - begin
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        rows = np.repeat(begin - starts, counts) + np.arange(counts.sum())
+        out[ids] = np.maximum.reduceat(np.asarray(vectors[rows]) @ vector, starts)
+    out[out < -0.5] = 0.0  # as _max_by_owner does
+    return out
 
 
 def _max_by_owner(scores: np.ndarray, owner: np.ndarray, size: int) -> np.ndarray:

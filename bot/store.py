@@ -151,7 +151,9 @@ def load_index(index_dir: Path, manifest: dict) -> CorpusIndex:
         corpus = json.loads((data / "corpus.json").read_text(encoding="utf-8"))
         articles = tuple(Article.from_dict(a) for a in corpus["articles"])
         chunks = tuple(Chunk(c[0], c[1], tuple(c[2]), c[3], c[4]) for c in corpus["chunks"])
-        arrays = {name: np.load(data / f"{name}.npy", allow_pickle=False)
+        # large corpora: vectors stay on disk (memory-mapped); retrieval reads only its candidates' rows
+        mmap = "r" if counts.get("sentence_vectors", 0) >= HNSW_THRESHOLD else None
+        arrays = {name: np.load(data / f"{name}.npy", allow_pickle=False, mmap_mode=mmap if "vectors" in name else None)
                   for name in ("sentence_vectors", "sentence_owner", "chunk_vectors", "chunk_owner")}
         sentence_faiss = faiss.read_index(str(data / "sentences.faiss"))
         chunk_faiss = faiss.read_index(str(data / "chunks.faiss"))

@@ -101,3 +101,16 @@ def test_ask_from_a_fresh_process_answers_without_importing_torch(bundled_settin
     assert imports == {"code": 0, "torch": False, "st": False}, done.stderr
     assert "2 billion yuan" in answer["answer"]
     assert Path(bundled_settings.index_dir / "model-sha256.json").is_file()
+
+
+def test_onnx_token_vectors_match_sentence_transformers(encoder, onnx_encoder):
+    from bot.token_match import encode_with_tokens
+
+    texts = ["How much did Liaoning invest?", "Heilongjiang's digital economy: about 30 percent of GDP.",
+             "Robots automatically grab parts at the integrated AMT workshop of FAW Jiefang Automotive Co."]
+    ref_vectors, ref_tokens = encode_with_tokens(encoder.model, texts)
+    vectors, tokens = onnx_encoder.encode_with_tokens(texts)
+    assert np.min(np.sum(vectors * ref_vectors, axis=1)) >= 0.999
+    for ours, theirs in zip(tokens, ref_tokens):
+        assert ours.shape == theirs.shape
+        assert np.min(np.sum(ours * theirs, axis=1)) >= 0.999

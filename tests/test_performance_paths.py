@@ -1,0 +1,64 @@
+"""Large-corpus code paths, exercised on small data: the candidate route of retrieval must rank like
+the exact route when every sentence is a candidate, and the FAISS type follows the corpus size."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bot import retrieval, store
+from bot.retrieval import Retriever
+
+QUESTIONS = ["How much did Liaoning invest?", "Which provinces are driving digital transformation?",
+             "Where is the integrated AMT workshop?", "What does the article say about football?"]
+
+
+def test_candidate_route_ranks_like_the_exact_route(pipeline, monkeypatch):
+    exact = Retriever(pipeline.index, pipeline.retriever.encoder)
+    expected = [[(h.sentence, round(h.score, 5)) for h in exact.search(q, 10)] for q in QUESTIONS]
+    monkeypatch.setattr(retrieval, "EXACT_LIMIT", 0)  # the route taken above 20,000 sentences
+    queries = exact.prepare(QUESTIONS)
+    for query in queries:  # a 12-sentence article: FAISS and BM25 together propose every sentence
+        assert set(exact._candidates(query).tolist()) == set(range(pipeline.index.n_sentences))
+    got = [[(h.sentence, round(h.score, 5)) for h in exact.search(q, 10)] for q in QUESTIONS]
+    assert got == expected
+
+
+def test_dense_scores_of_candidates_equal_the_full_product(pipeline, monkeypatch):
+    ix = pipeline.index
+    query = pipeline.retriever.prepare(["How much did Liaoning invest?"])[0]
+    full = retrieval._max_by_owner(ix.sentence_vectors @ query.vector, ix.sentence_owner, ix.n_sentences)
+    some = np.array([0, 3, ix.n_sentences - 1])
+    part = retrieval._scores_of(ix.sentence_vectors, ix.sentence_owner, some, query.vector, ix.n_sentences)
+    assert np.allclose(part[some], full[some]) and np.count_nonzero(np.delete(part, some)) == 0
+
+
+@pytest.mark.parametrize("size, kind", [(300, "IndexFlatIP"), (3000, "IndexHNSWSQ")])
+def test_faiss_type_follows_size_and_search_settings_survive_a_reload(tmp_path, monkeypatch, size, kind):
+    import faiss
+
+    monkeypatch.setattr(store, "HNSW_THRESHOLD", 1000)
+    rng = np.random.default_rng(3)
+    centres = rng.normal(size=(40, 384)).astype(np.float32)
+    vectors = centres[rng.integers(0, 40, size)] + 0.6 * rng.normal(size=(size, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = store.make_faiss(vectors)
+    assert type(index).__name__ == kind and index.ntotal == size
+    faiss.write_index(index, str(tmp_path / "x.faiss"))
+    loaded = faiss.read_index(str(tmp_path / "x.faiss"))
+    store.tune_faiss(loaded)
+    if kind == "IndexHNSWSQ":
+        assert loaded.hnsw.efSearch == store.HNSW_EF_SEARCH
+    queries = vectors[:50] + 0.1 * rng.normal(size=(50, 384)).astype(np.float32)
+    _, truth = _exact(vectors, queries)
+    _, found = loaded.search(queries, 10)
+    recall = np.mean([len(set(t) & set(f)) / 10 for t, f in zip(truth, found)])
+    assert recall >= 0.95
+
+
+def _exact(vectors, queries):
+    import faiss
+
+    flat = faiss.IndexFlatIP(vectors.shape[1])
+    flat.add(vectors)
+    return flat.search(queries, 10)
