@@ -19,6 +19,9 @@ from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import AIORateLimiter
 
 log = logging.getLogger(__name__)
+# "typing…" is not a message: throttling it would spend the 30-per-second budget that replies need (each
+# question costs one), and retrying it is pointless (the indicator lasts 5 s). It goes out directly.
+UNTHROTTLED = frozenset({"sendChatAction"})
 
 
 class RetryingRateLimiter(AIORateLimiter):
@@ -31,6 +34,8 @@ class RetryingRateLimiter(AIORateLimiter):
         self.backoff = backoff
 
     async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):  # noqa: ANN001
+        if endpoint in UNTHROTTLED:
+            return await callback(*args, **kwargs)
         for attempt in range(self.transient_retries + 1):
             try:
                 return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)

