@@ -7,6 +7,7 @@ messages with an exit code (2 for bad input, 1 otherwise), never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -77,6 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="articlebot: %(levelname)s: %(message)s")
+    with contextlib.suppress(AttributeError, ValueError):  # piped bytes that are not UTF-8 become U+FFFD,
+        sys.stdin.reconfigure(errors="replace")  # not a UnicodeDecodeError traceback mid-conversation
     try:
         settings = settings_from(args)
         command = args.command or "repl"

@@ -6,6 +6,7 @@ Knows nothing of screens, chats or scoring; raises articlebot's own errors for b
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
 from collections.abc import Callable, Sequence
 
@@ -20,6 +21,8 @@ from .settings import Settings
 from .store import CorpusIndex, Report, open_index
 
 log = logging.getLogger(__name__)
+# terminal colour/cursor sequences pasted with a question (ESC [ ... letter): their digits are not words
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 RANK_DEPTH = 20  # hits kept per question: the answer uses the top few, /more pages through the rest
 
 
@@ -27,7 +30,7 @@ def clean_question(question: str, max_chars: int) -> str:
     """Refuse empty or over-long questions; drop control characters and collapse white space."""
     if not isinstance(question, str):
         raise BadQuestion("the question must be text")
-    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in question)
+    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in ANSI_ESCAPE.sub(" ", question))
     text = " ".join(text.split())
     if not text:
         raise BadQuestion("the question is empty: type a question about the article")

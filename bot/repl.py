@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from .errors import ArticlebotError
 from .settings import Settings
@@ -78,11 +79,11 @@ def run_repl(settings: Settings) -> int:
             elif command == "/more":
                 console.print(render_answer(pipeline.more(conversation)))
             elif command.startswith("/"):
-                console.print(f"[yellow]Unknown command {text.split()[0]}; type /help.[/]")
+                console.print(f"[yellow]Unknown command {escape(text.split()[0])}; type /help.[/]")  # "/x[/]" is text
             else:
                 console.print(render_answer(pipeline.answer(text, conversation)))
         except ArticlebotError as exc:
-            console.print(f"[red]{exc}[/]")
+            console.print(f"[red]{escape(str(exc))}[/]")
     if interactive:
         console.print("Bye.")
     return 0
