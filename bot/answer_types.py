@@ -11,6 +11,9 @@ import re
 
 AMOUNT, PERCENT, DATE, PLACE, PERSON, ORG, NAME = "amount", "percent", "date", "place", "person", "organisation", "name"
 KINDS = (AMOUNT, PERCENT, DATE, PLACE, PERSON, ORG)
+NAMED = "named:"  # prefix of a kind asking for a name with a given head noun ("which bridge")
+_NOT_HEADS = frozenset("is are was were do does did has have had can could will would should kind type sort "
+                       "part way of the a an role reason".split())
 
 _NUMBER_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
                  "sixty|seventy|eighty|ninety|hundred|hundreds|thousand|thousands|dozen|dozens|million|"
@@ -54,20 +57,27 @@ def question_type(question: str) -> str | None:
         return AMOUNT
     if re.search(r"\bwhen\b|\b(what|which) (year|date|day|month|decade|century|time|period|season)\b|\bwhat time\b", q):
         return DATE
-    if re.search(r"\bwhere\b|\b(what|which|in which|in what) (city|country|province|state|region|place|town|"
+    if re.search(r"\bwhere\b|\b(what|which|in which|in what) (\w+ )?(city|country|province|state|region|place|town|"
                  r"county|area|location|continent|district|nation|island|river|street)\b", q):
         return PLACE
-    if re.search(r"\b(what|which) (company|companies|firm|organi[sz]ation|group|agency|university|bank|team|"
+    if re.search(r"\b(what|which) (\w+ ){0,2}(company|companies|firm|organi[sz]ation|group|agency|university|bank|team|"
                  r"institution|body|party|subsidiary|manufacturer|business|club|school)\b", q):
         return ORG
-    if re.search(r"\b(who|whom|whose)\b|\b(what|which) (person|man|woman|people|scientist|president|leader|"
+    if re.search(r"\b(who|whom|whose)\b|\b(what|which) (\w+ )?(person|man|woman|people|scientist|president|leader|"
                  r"king|queen|emperor|player|author|writer|artist|inventor)\b", q):
         return PERSON
+    head = re.search(r"\b(?:which|what) ([a-z]+)\b", q)
+    if head and head.group(1) not in _NOT_HEADS:  # "Which bridge ...?": a name ending in "Bridge"
+        return f"{NAMED}{head.group(1).rstrip('s') if head.group(1).endswith('s') and len(head.group(1)) > 3 else head.group(1)}"
     return None
 
 
 def spans(text: str, kind: str) -> list[tuple[int, int]]:
     """Character spans in ``text`` that could answer a question of ``kind``."""
+    if kind.startswith(NAMED):  # names whose last word is the asked-for noun: "Kelling Bridge"
+        head = kind[len(NAMED):]
+        return [(a, b) for a, b in _names(text) if " " in text[a:b]
+                and text[a:b].rsplit(" ", 1)[-1].lower().rstrip("s") in (head, head.rstrip("s"))]
     if kind == DATE:
         return [m.span() for m in _DATE_RE.finditer(text)]
     dates = [m.span() for m in _DATE_RE.finditer(text)]
@@ -161,6 +171,8 @@ def span_words(text: str, span: tuple[int, int], kind: str) -> tuple[str, ...]:
     own = [w.lower().replace(",", "") for w in re.findall(r"[A-Za-z0-9]+(?:[.,][0-9]+)*", text[span[0]:span[1]])]
     if kind in (AMOUNT, PERCENT, DATE):
         own = [w for w in own if any(ch.isdigit() for ch in w)] or own
+    elif kind.startswith(NAMED):  # "Bridge" in "Kelling Bridge" is what the question asked for
+        own = own[:-1] or own
     return tuple(own)
 
 

@@ -29,18 +29,25 @@ environment: ARTICLEBOT_CORPUS_DIR, ARTICLEBOT_INDEX_DIR, ARTICLEBOT_ABSTAIN_THR
 ARTICLEBOT_CHUNK_TOKENS, ARTICLEBOT_CHUNK_OVERLAP, ARTICLEBOT_MAX_QUESTION_CHARS (flags win)."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+def _common_options(top: bool) -> argparse.ArgumentParser:
+    """Options accepted before or after the command. After it they default to SUPPRESS, so
+    ``articlebot -v ask`` keeps the ``-v`` that a sub-command default would otherwise overwrite."""
+    common = argparse.ArgumentParser(add_help=False, argument_default=None if top else argparse.SUPPRESS)
     common.add_argument("--corpus", type=Path, metavar="DIR", help="folder of articles (.md/.txt); default corpus/")
     common.add_argument("--index", type=Path, metavar="DIR", help="folder for the search index; default index/")
     common.add_argument("--abstain-threshold", type=float, metavar="P",
                         help="confidence under which the bot says the article doesn't say (0-1)")
     common.add_argument("--chunk-tokens", type=int, metavar="N", help="chunk size in tiktoken tokens")
     common.add_argument("--chunk-overlap", type=int, metavar="N", help="sentences shared by neighbouring chunks")
-    common.add_argument("-v", "--verbose", action="store_true", help="log what happens inside")
+    common.add_argument("-v", "--verbose", action="store_true", help="log what happens inside",
+                        **({} if top else {"default": argparse.SUPPRESS}))
+    return common
 
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common_options(top=False)
     parser = argparse.ArgumentParser(
-        prog="articlebot", parents=[common], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
+        prog="articlebot", parents=[_common_options(top=True)], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
         description="Answers questions from news articles alone, quoting the sentences it relied on.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     ask = sub.add_parser("ask", parents=[common], help="answer one question (or stdin lines with --json)",
@@ -89,15 +96,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_index(settings, args.force)
         if command == "sources":
             return cmd_sources(settings)
-        if command == "eval":
-            from .eval_cli import cmd_eval, options_from
-
-            return cmd_eval(settings, options_from(args))
         if command == "telegram":
             from .telegram import run_telegram
 
             return run_telegram(settings, webhook_url=args.webhook_url, listen=args.listen, port=args.port,
                                 healthcheck=args.healthcheck)
+        if command == "eval":
+            from .eval_cli import cmd_eval, options_from
+
+            return cmd_eval(settings, options_from(args))
         from .repl import run_repl
 
         return run_repl(settings)

@@ -185,6 +185,9 @@ def _is_bare_fragment(text: str) -> bool:
 
 
 def _gist(sentence: str) -> str:
-    """The first clause of a sentence, enough to stand for "that" in a follow-up."""
+    """The first clause of a sentence without its dates, enough to stand for "that" in a follow-up
+    (the date is what "When was that taken?" asks for, so it must not be in the question)."""
+    for start, end in reversed(at.spans(sentence, at.DATE)):
+        sentence = re.sub(r"\s(?:on|in|at)\s*$", "", sentence[:start]) + sentence[end:]
     clause = re.split(r"[,;:]", sentence, maxsplit=1)[0]
     return " ".join(clause.split()[:14]).rstrip(".")

@@ -27,6 +27,32 @@ yourselves s t ve ll d re m according called name named kind type many much did 
 """.split())
 
 
+# Irregular English verb forms the Snowball stemmer cannot join to their base ("paid" -> "pay"), so a
+# question in the present finds a sentence in the past. General English, not any article's words.
+_IRREGULAR = {form: base for base, forms in {
+    "be": "was were been", "begin": "began begun", "bring": "brought", "build": "built", "buy": "bought",
+    "catch": "caught", "choose": "chose chosen", "come": "came", "cost": "cost", "cut": "cut", "do": "did done",
+    "draw": "drew drawn", "drive": "drove driven", "eat": "ate eaten", "fall": "fell fallen", "feel": "felt",
+    "fight": "fought", "find": "found", "fly": "flew flown", "forget": "forgot forgotten", "freeze": "froze frozen",
+    "get": "got gotten", "give": "gave given", "go": "went gone", "grow": "grew grown", "have": "had has",
+    "hear": "heard", "hold": "held", "keep": "kept", "know": "knew known", "lay": "laid", "lead": "led",
+    "leave": "left", "lend": "lent", "lose": "lost", "make": "made", "mean": "meant", "meet": "met",
+    "pay": "paid", "ride": "rode ridden", "rise": "risen", "run": "ran", "say": "said", "see": "saw seen",
+    "sell": "sold", "send": "sent", "shake": "shook shaken", "shoot": "shot", "sing": "sang sung", "sit": "sat",
+    "speak": "spoke spoken", "spend": "spent", "stand": "stood", "steal": "stole stolen", "strike": "struck",
+    "swim": "swam swum", "take": "took taken", "teach": "taught", "tell": "told", "think": "thought",
+    "throw": "threw thrown", "understand": "understood", "wear": "wore worn", "win": "won", "write": "wrote written",
+    "withdraw": "withdrew withdrawn", "overcome": "overcame", "undertake": "undertook undertaken",
+    "seek": "sought", "sink": "sank sunk", "split": "split", "spread": "spread", "sweep": "swept",
+    "bear": "bore born borne", "beat": "beaten", "bend": "bent", "bite": "bit bitten",
+    "blow": "blew blown", "break": "broke broken", "breed": "bred", "burn": "burnt", "dig": "dug",
+    "dream": "dreamt", "feed": "fed", "flee": "fled", "forbid": "forbade forbidden", "hang": "hung",
+    "hide": "hid hidden", "light": "lit", "ring": "rang rung", "shine": "shone", "slide": "slid",
+    "stick": "stuck", "sting": "stung", "swing": "swung", "tear": "tore torn", "wake": "woke woken",
+    "weave": "wove woven",
+}.items() for form in forms.split()}
+
+
 @functools.lru_cache(maxsize=1)
 def _stemmer():
     import Stemmer
@@ -41,8 +67,16 @@ def words(text: str) -> list[str]:
 
 def terms(text: str) -> list[str]:
     """Stemmed content terms: stopwords out, every remaining word stemmed."""
-    kept = [w for w in words(text) if w not in STOPWORDS]
+    kept = [_IRREGULAR.get(w, w) for w in words(text) if w not in STOPWORDS]
     return _stemmer().stemWords(kept) if kept else []
+
+
+def term_positions(text: str) -> list[tuple[int, str]]:
+    """(offset, stemmed term) for each content word of ``text``, for proximity measures."""
+    found = [(m.start(), m.group(0).lower().replace(",", "")) for m in _WORD.finditer(text)]
+    found = [(start, _IRREGULAR.get(w, w)) for start, w in found if w not in STOPWORDS]
+    stems = _stemmer().stemWords([w for _, w in found]) if found else []
+    return [(start, stem) for (start, _), stem in zip(found, stems)]
 
 
 _ENTITY = re.compile(r"\b(?:[A-Z][A-Za-z0-9'-]*|\d[\d,.]*)")

@@ -9,6 +9,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from .answer import Answer, compose, more_answer
 from .conversation import Conversation, Resolution, Turn
@@ -19,6 +20,7 @@ from .lexical import entity_terms
 from .retrieval import Hit, Query, Retriever
 from .settings import Settings
 from .store import CorpusIndex, Report, open_index
+from .token_match import sentence_tokens
 
 log = logging.getLogger(__name__)
 # terminal colour/cursor sequences pasted with a question (ESC [ ... letter): their digits are not words
@@ -42,10 +44,13 @@ def clean_question(question: str, max_chars: int) -> str:
 class Pipeline:
     """The question-answering core over one corpus index."""
 
-    def __init__(self, settings: Settings, index: CorpusIndex, encoder: Encoder) -> None:
+    def __init__(self, settings: Settings, index: CorpusIndex, encoder: Encoder,
+                 token_folder: Path | None = None) -> None:
+        """``token_folder``: where the sentences' token vectors are kept (the index's data folder);
+        None computes them in memory (evaluation corpora)."""
         self.settings = settings
         self.index = index
-        self.retriever = Retriever(index, encoder)
+        self.retriever = Retriever(index, encoder, tokens=sentence_tokens(index, encoder, token_folder))
         self.articles: dict[str, Article] = {a.id: a for a in index.articles}
         self._vocab = [frozenset().union(*(self.retriever.sentence_terms[g] for g in range(start, start + len(a.sentences))))
                        for a, start in zip(index.articles, index.article_offset)]
@@ -58,7 +63,8 @@ class Pipeline:
         encoder = encoder or shared_encoder()
         index = open_index(settings.corpus_dir, settings.index_dir, encoder, settings.chunk_tokens,
                            settings.chunk_overlap, report=report, warn=warn, force=force)
-        return cls(settings, index, encoder)
+        data = index.manifest.get("data")
+        return cls(settings, index, encoder, settings.index_dir / data if data else None)
 
     def new_conversation(self) -> Conversation:
         return Conversation(self.settings.history_turns, self.settings.history_idle_seconds)

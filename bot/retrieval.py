@@ -14,12 +14,13 @@ import numpy as np
 
 from . import answer_types
 from .embedding import Encoder
-from .lexical import LexicalIndex, entity_terms, terms, words
+from .lexical import LexicalIndex, entity_terms, term_positions, terms, words
 from .store import CorpusIndex
+from .token_match import TokenMatrix
 
 EXACT_LIMIT = 20_000  # sentences; below it every sentence is scored, above it candidates come from the indexes
 DENSE_CANDIDATES, CHUNK_CANDIDATES, LEXICAL_CANDIDATES = 200, 50, 200  # per query, above EXACT_LIMIT
-SIGNALS = ("dense", "context", "bm25", "coverage", "window", "paragraph", "type", "entity")
+SIGNALS = ("dense", "context", "bm25", "coverage", "window", "paragraph", "type", "entity", "bigram", "maxsim")
 
 
 @dataclass(frozen=True)
@@ -27,13 +28,15 @@ class Weights:
     """Linear fusion of the normalised signals (see docs/quality.md for how they were chosen)."""
 
     dense: float = 1.0
-    context: float = 0.35
+    context: float = 0.6
     bm25: float = 0.45
     coverage: float = 0.6
     window: float = 0.15
     paragraph: float = 0.1
-    type: float = 0.15
+    type: float = 0.45
     entity: float = 0.1
+    bigram: float = 0.0
+    maxsim: float = 2.0
 
     def vector(self) -> np.ndarray:
         return np.array([getattr(self, name) for name in SIGNALS], dtype=np.float32)
@@ -59,21 +62,27 @@ class Query:
     kind: str | None
     entities: tuple[str, ...]
     vector: np.ndarray = field(repr=False, compare=False)
+    tokens: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 class Retriever:
     """Scores sentences of a :class:`CorpusIndex` for questions."""
 
-    def __init__(self, index: CorpusIndex, encoder: Encoder, weights: Weights | None = None) -> None:
+    def __init__(self, index: CorpusIndex, encoder: Encoder, weights: Weights | None = None,
+                 tokens: TokenMatrix | None = None) -> None:
         self.index = index
         self.encoder = encoder
+        self.tokens = tokens  # token vectors of every sentence, for MaxSim; None turns the signal off
         self.weights = weights or Weights()
         texts = [s.text for a in index.articles for s in a.sentences]
         # a caption's credit ("Photo/Xinhua") is searchable, so "the photo of ..." finds captions
         lexical_texts = [f"{s.text} {s.credit}" if s.credit else s.text for a in index.articles for s in a.sentences]
         self.lexical = LexicalIndex(lexical_texts)
-        self.sentence_terms = [frozenset(terms(t)) for t in lexical_texts]
+        sequences = [terms(t) for t in lexical_texts]
+        self.sentence_terms = [frozenset(seq) for seq in sequences]
+        self.sentence_bigrams = [frozenset(zip(seq, seq[1:])) for seq in sequences]
         self._kinds: dict[str, list] = {}
+        self._term_positions: dict[int, list[tuple[int, str]]] = {}
         self._texts = texts
         self.paragraph_key = [(int(index.sentence_article[g]), index.sentence(g)[1].paragraph)
                               for g in range(index.n_sentences)]
@@ -84,9 +93,12 @@ class Retriever:
     # ------------------------------------------------------------ public
     def prepare(self, questions: Sequence[str]) -> list[Query]:
         """Embed all questions in one batch and analyse their terms and answer kind."""
-        vectors = self.encoder.encode(list(questions))
-        return [Query(q, tuple(dict.fromkeys(terms(q))), answer_types.question_type(q), tuple(entity_terms(q)), v)
-                for q, v in zip(questions, vectors)]
+        if self.tokens is not None:
+            vectors, token_mats = self.encoder.encode_with_tokens(list(questions))
+        else:
+            vectors, token_mats = self.encoder.encode(list(questions)), [None] * len(questions)
+        return [Query(q, tuple(dict.fromkeys(terms(q))), answer_types.question_type(q), tuple(entity_terms(q)), v, t)
+                for q, v, t in zip(questions, vectors, token_mats)]
 
     def batch_search(self, questions: Sequence[str], k: int = 10) -> list[list[Hit]]:
         return [self.rank(query, k) for query in self.prepare(questions)]
@@ -123,7 +135,9 @@ class Retriever:
         bm25 = bm25_all[candidates] / top if top > 0 else np.zeros(len(candidates))
         idf = {t: self.lexical.idf(t) for t in query.terms}
         total = sum(idf.values()) or 1.0
-        coverage, window, paragraph, entity = [], [], [], []
+        ordered = terms(query.text)
+        pairs = set(zip(ordered, ordered[1:]))
+        coverage, window, paragraph, entity, bigram = [], [], [], [], []
         for g in candidates:
             own = self.sentence_terms[g]
             near = own | self._neighbour_terms(int(g))
@@ -133,9 +147,13 @@ class Retriever:
             paragraph.append(sum(w for t, w in idf.items() if t in para) / total)
             # names and numbers of the question in the sentence itself (1 when it names none)
             entity.append(sum(t in own for t in query.entities) / len(query.entities) if query.entities else 1.0)
+            # consecutive question terms found consecutive in the sentence ("mostly inland", "16 yard")
+            bigram.append(len(pairs & self.sentence_bigrams[g]) / len(pairs) if pairs else 0.0)
         kind = self._kind_signal(query, candidates)
-        return np.column_stack([dense[candidates], context, bm25, coverage, window, paragraph, kind, entity]
-                               ).astype(np.float32)
+        maxsim = (self.tokens.maxsim(query.tokens, candidates) if self.tokens is not None and query.tokens is not None
+                  else np.zeros(len(candidates), dtype=np.float32))
+        return np.column_stack([dense[candidates], context, bm25, coverage, window, paragraph, kind, entity,
+                                bigram, maxsim]).astype(np.float32)
 
     def neighbour(self, gid: int, step: int) -> Hit | None:
         """The sentence ``step`` places from ``gid`` in the same article, as an unscored hit."""
@@ -159,9 +177,10 @@ class Retriever:
             chunk = ix.chunks[int(ix.chunk_owner[r])]
             found.append(ix.article_offset[ix._article_index(chunk.article_id)] + np.asarray(chunk.sentence_ids))
         bm25 = self.lexical.scores(query.terms)
-        if len(bm25) > LEXICAL_CANDIDATES:
-            top = np.argpartition(-bm25, LEXICAL_CANDIDATES)[:LEXICAL_CANDIDATES]
-            found.append(top[bm25[top] > 0])
+        matching = np.flatnonzero(bm25 > 0)  # usually a small part of a large corpus
+        if len(matching) > LEXICAL_CANDIDATES:
+            matching = matching[np.argpartition(-bm25[matching], LEXICAL_CANDIDATES)[:LEXICAL_CANDIDATES]]
+        found.append(matching)
         return np.unique(np.concatenate(found).astype(np.int64))
 
     def _dense_scores(self, query: Query, candidates: np.ndarray) -> np.ndarray:
@@ -189,17 +208,35 @@ class Retriever:
         return frozenset(out)
 
     def _kind_signal(self, query: Query, candidates: np.ndarray) -> np.ndarray:
-        """1.0 where a sentence holds a span of the wanted kind that is not just the question's words."""
+        """How well a sentence holds a span of the wanted kind that is new to the question: 0 without
+        one, from 0.5 (far from the question's words) to 1.0 (right beside them, "40,000 plant species")."""
         if not query.kind:
             return np.zeros(len(candidates))
-        if query.kind not in self._kinds:  # span words per sentence, found once per kind and kept
+        if query.kind not in self._kinds:  # spans per sentence, found once per kind and kept
             self._kinds[query.kind] = [
-                [answer_types.span_words(t, span, query.kind) for span in answer_types.spans(t, query.kind)]
+                [(answer_types.span_words(t, span, query.kind), span) for span in answer_types.spans(t, query.kind)]
                 for t in self._texts]
         per_sentence = self._kinds[query.kind]
         asked = set(words(query.text))
-        return np.array([any(answer_types.is_new(own, asked) for own in per_sentence[g]) for g in candidates],
-                        dtype=np.float32)
+        wanted = set(query.terms)
+        out = np.zeros(len(candidates), dtype=np.float32)
+        for i, g in enumerate(candidates):
+            spans = [span for own, span in per_sentence[g] if answer_types.is_new(own, asked)]
+            if not spans:
+                continue
+            anchors = [start for start, term in self._positions(int(g)) if term in wanted]
+            if not anchors:
+                out[i] = 0.5
+                continue
+            gap = min(min(abs(a - span[0]), abs(a - span[1])) for span in spans for a in anchors)
+            out[i] = 0.5 + 0.5 * float(np.exp(-gap / 30.0))  # characters: about five words
+        return out
+
+    def _positions(self, g: int) -> list[tuple[int, str]]:
+        """(character offset, stemmed term) of every content word of sentence ``g``, kept once found."""
+        if g not in self._term_positions:
+            self._term_positions[g] = term_positions(self._texts[g])
+        return self._term_positions[g]
 
     def _hit(self, gid: int, score: float, features: np.ndarray) -> Hit:
         article, sentence = self.index.sentence(gid)

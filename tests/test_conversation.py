@@ -1,0 +1,119 @@
+"""Follow-up questions with real retrieval on two different articles, plus the resolution rules."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import sys
+
+import pytest
+
+from bot.conversation import Conversation, Turn
+from bot.pipeline import Pipeline
+from bot.settings import Settings
+from conftest import ROOT
+from followup_cases import BUNDLED, MARLOW, RESET
+
+sys.path.insert(0, str(ROOT / "bench"))
+from followups import turn_ok  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def marlow(tmp_path_factory, encoder):
+    """A second, different news article, so the mechanism is not tuned to one text."""
+    base = tmp_path_factory.mktemp("marlow")
+    return Pipeline.open(Settings(corpus_dir=ROOT / "tests/fixtures/marlow", index_dir=base / "index"),
+                         encoder=encoder)
+
+
+def _play(pipeline, turns):
+    conversation = pipeline.new_conversation()
+    for question, cited, short, abstain, mode in turns:
+        if question == RESET:
+            conversation.reset()
+            continue
+        resolution = conversation.resolve(question)
+        answer = pipeline.answer(question, conversation)
+        if mode is not None:
+            assert resolution.mode == mode, (question, resolution)
+        assert answer.resolved_question == resolution.resolved
+        assert turn_ok(answer, cited, short, abstain), (question, answer)
+
+
+@pytest.mark.parametrize("name", sorted(BUNDLED))
+def test_bundled_article_conversations(pipeline, name):
+    _play(pipeline, BUNDLED[name])
+
+
+KNOWN_MISSES = {
+    # "How much did Marlow's tram line cost?" cites the sentence naming Marlow and its tram line over
+    # "The 12-kilometre line cost 410 million euros": the cost sentence never names the city. Kept
+    # visible (strict: it fails loudly once ranking gets this right) rather than rephrased away.
+    "marlow-ellipsis-cost": "answer sentence does not repeat the question's place name",
+}
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(reason=KNOWN_MISSES[n], strict=True))
+                                  if n in KNOWN_MISSES else n for n in sorted(MARLOW)])
+def test_other_article_conversations(marlow, name):
+    _play(marlow, MARLOW[name])
+
+
+def test_self_contained_question_is_left_alone_and_searched_alone(pipeline):
+    conversation = pipeline.new_conversation()
+    pipeline.answer("How much did Liaoning invest?", conversation)
+    resolution = conversation.resolve("Where is Harbin Turbine Company?")
+    assert resolution.mode == "self" and resolution.queries == (("Where is Harbin Turbine Company?", 1.0),)
+
+
+def test_follow_up_is_searched_as_typed_and_as_resolved(pipeline):
+    conversation = pipeline.new_conversation()
+    pipeline.answer("How much did Liaoning invest?", conversation)
+    resolution = conversation.resolve("And Heilongjiang?")
+    assert [q for q, _ in resolution.queries] == ["How much did Heilongjiang invest?", "And Heilongjiang?"]
+
+
+def test_idle_conversation_forgets(pipeline):
+    conversation = Conversation(max_turns=4, idle_seconds=60)
+    pipeline.answer("How much did Liaoning invest?", conversation)
+    conversation.turns[-1].at -= 120  # two minutes of silence
+    answer = pipeline.answer("And Heilongjiang?", conversation)
+    assert answer.resolved_question == "And Heilongjiang?"
+    assert len(conversation.turns) == 1
+
+
+def test_history_is_bounded_and_picklable(pipeline):
+    conversation = pipeline.new_conversation()
+    for _ in range(conversation.max_turns + 3):
+        pipeline.answer("How much did Liaoning invest?", conversation)
+    assert len(conversation.turns) == conversation.max_turns
+    restored = pickle.loads(pickle.dumps(conversation))
+    assert restored.resolve("And Heilongjiang?").resolved == "How much did Heilongjiang invest?"
+
+
+@pytest.mark.parametrize("question", ["Is there a plan for Jilin?", "Are there more robots?"])
+def test_existential_there_is_not_a_place(question):
+    conversation = Conversation()
+    conversation.record(Turn("Where is it?", "Where is FAW?", [], 0, "Changchun", "place", ("x",)))
+    assert conversation.resolve(question).resolved == question
+
+
+def test_more_without_history_is_a_clear_error(pipeline):
+    from bot.errors import BadQuestion
+
+    with pytest.raises(BadQuestion, match="ask one first"):
+        pipeline.more(pipeline.new_conversation())
+
+
+def test_ask_json_stream_resolves_follow_ups(bundled_settings, pipeline, capsys, monkeypatch):
+    import io
+
+    from bot.cli import main
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("How much did Liaoning invest?\nAnd Heilongjiang?\n"))
+    assert main(["ask", "--json", "--corpus", str(bundled_settings.corpus_dir),
+                 "--index", str(bundled_settings.index_dir)]) == 0
+    first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert first["resolved_question"] == first["question"]
+    assert second["resolved_question"] == "How much did Heilongjiang invest?"
+    assert "Heilongjiang" in second["citations"][0]["text"]
