@@ -30,7 +30,7 @@ from typing import Any
 from telegram import (Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, ReplyParameters,
                       Update)
 from telegram.constants import ChatAction, ParseMode
-from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
+from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError, TimedOut
 from telegram.ext import (Application, ApplicationHandlerStop, CallbackQueryHandler, CommandHandler, ContextTypes,
                           Defaults, MessageHandler, PersistenceInput, PicklePersistence, TypeHandler, filters)
 
@@ -41,7 +41,8 @@ from .pipeline import Pipeline, clean_question
 from .settings import Settings
 from .telegram_batching import AnswerBatcher
 from .telegram_config import (ALLOWED_UPDATES, HEARTBEAT_SECONDS, RedactToken, api_urls, check_health, check_token,
-                              heartbeat_file, prepare_state_file, webhook_options)
+                              heartbeat_file, prepare_state_file, processed_file, webhook_options)
+from .telegram_dedup import ProcessedUpdates
 from .telegram_format import (COMMANDS, answer_messages, greeting_messages, help_messages, notice,
                               sources_messages)
 from .telegram_limits import ChatQuota, RetryingRateLimiter
@@ -67,8 +68,10 @@ class TelegramBot:
         self.quota = ChatQuota(settings.telegram_rate_per_minute)
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self._heartbeat: asyncio.Task | None = None
+        self.processed = ProcessedUpdates(processed_file(settings))
 
     def install(self, app: Application) -> None:
+        app.add_handler(TypeHandler(Update, self.skip_processed), group=-2)
         app.add_handler(TypeHandler(Update, self.gate), group=-1)
         app.add_handler(CommandHandler("start", self.start))
         app.add_handler(CommandHandler("help", self.help))
@@ -79,6 +82,7 @@ class TelegramBot:
         app.add_handler(MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, self.unknown_command))
         app.add_handler(CallbackQueryHandler(self.sources_button, pattern=f"^{SOURCES}$"))
         app.add_handler(CallbackQueryHandler(self.more_button, pattern=f"^{MORE}$"))
+        app.add_handler(TypeHandler(Update, self.mark_processed), group=1)  # after the answer went out
         app.add_error_handler(self.on_error)
 
     # -------------------------------------------------------- lifecycle (post_init / post_shutdown)
@@ -102,6 +106,15 @@ class TelegramBot:
             with suppress(OSError):
                 path.touch()
             await asyncio.sleep(HEARTBEAT_SECONDS)
+
+    # -------------------------------------------------------- exactly once (see bot/telegram_dedup.py)
+    async def skip_processed(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if self.processed.seen(update.update_id):
+            log.info("update %s was answered before a restart; not answering it again", update.update_id)
+            raise ApplicationHandlerStop
+
+    async def mark_processed(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        self.processed.record(update.update_id)
 
     # -------------------------------------------------------- access control
     async def gate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -235,6 +248,8 @@ class TelegramBot:
         """One bad update never stops the bot: log it with its id, apologise to the chat if we can."""
         update_id = update.update_id if isinstance(update, Update) else None
         log.error("update %s failed: %s", update_id, context.error, exc_info=context.error)
+        if isinstance(context.error, TimedOut):  # the reply may well have arrived: no apology for it
+            return
         if isinstance(update, Update) and update.effective_chat is not None:
             with suppress(TelegramError):
                 await context.bot.send_message(update.effective_chat.id, SORRY)

@@ -79,6 +79,11 @@ def heartbeat_file(settings: Settings) -> Path:
     return settings.telegram_state_file.with_name(settings.telegram_state_file.name + ".alive")
 
 
+def processed_file(settings: Settings) -> Path:
+    """Answered update ids (bot/telegram_dedup.py), next to the conversations."""
+    return settings.telegram_state_file.with_name(settings.telegram_state_file.name + ".updates")
+
+
 def prepare_state_file(path: Path) -> None:
     """Make sure the persistence file can be written and read: an unreadable one (damaged, or written
     by an incompatible version) is moved aside with a warning instead of stopping the bot."""

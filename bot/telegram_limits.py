@@ -4,7 +4,9 @@ Why a subclass of PTB's ``AIORateLimiter``: it already throttles every outgoing 
 20/min per group) and waits out a 429's ``retry_after``, but it does not retry a 5xx or a timeout.
 A reply lost to one "Bad Gateway" is a question left unanswered, so transient errors are retried here
 with a short exponential back-off, each retry going through the limiter again. Client errors
-(400 Bad Request, 403 Forbidden, 401) are never retried: repeating them cannot help.
+(400 Bad Request, 403 Forbidden, 401) are never retried: repeating them cannot help. Neither is a
+message call whose request reached the server but whose answer did not come back in time (a read or
+write timeout): Telegram has most likely delivered it, and sending it again shows the user a duplicate.
 """
 
 from __future__ import annotations
@@ -15,13 +17,22 @@ import time
 from collections import deque
 from typing import Any
 
-from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import AIORateLimiter
 
 log = logging.getLogger(__name__)
 # "typing…" is not a message: throttling it would spend the 30-per-second budget that replies need (each
 # question costs one), and retrying it is pointless (the indicator lasts 5 s). It goes out directly.
 UNTHROTTLED = frozenset({"sendChatAction"})
+
+
+def maybe_delivered(endpoint: str, exc: NetworkError) -> bool:
+    """A send/edit call that timed out after its request went out (httpx read or write timeout): the
+    server may have acted on it, so repeating it could show the user the same message twice. Connect
+    and pool timeouts, 5xx and dropped connections before an answer are safe to repeat."""
+    if not isinstance(exc, TimedOut) or not endpoint.startswith(("send", "edit", "copy", "forward")):
+        return False
+    return type(exc.__cause__).__name__ in ("ReadTimeout", "WriteTimeout")
 
 
 class RetryingRateLimiter(AIORateLimiter):
@@ -42,7 +53,7 @@ class RetryingRateLimiter(AIORateLimiter):
             except (BadRequest, RetryAfter):
                 raise
             except NetworkError as exc:  # 5xx, timeouts, connection errors
-                if attempt == self.transient_retries:
+                if attempt == self.transient_retries or maybe_delivered(endpoint, exc):
                     raise
                 delay = self.backoff * 2 ** attempt
                 log.warning("Bot API %s failed (%s); retry %d of %d in %.1f s", endpoint, exc, attempt + 1,
