@@ -161,6 +161,9 @@ class TelegramBot:
             await self._send(update, context, [notice(str(exc))])
             return
         wait = self.quota.take(update.effective_chat.id)
+        if wait and not self.quota.should_warn(update.effective_chat.id):
+            log.info("chat %s is over its quota; update %s ignored", update.effective_chat.id, update.update_id)
+            return
         if wait:
             await self._send(update, context, [notice(
                 f"You are asking faster than {self.settings.telegram_rate_per_minute} questions a minute; "
