@@ -10,7 +10,7 @@ TORCH_INDEX ?=
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test index clean
+.PHONY: setup run test index clean bench
 
 setup: $(STAMP)
 
@@ -29,6 +29,11 @@ index: setup
 test: setup
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
 
+
+# performance benchmark (docs/performance.md): prints a table, writes bench/results/*.json;
+# BENCH="--only warm,cold,build" for the quick part (the million-sentence scale run takes ~20 min)
+bench: setup
+	HF_HUB_OFFLINE=1 $(BIN)/python bench/run.py $(BENCH)
 
 clean:
 	rm -rf $(VENV) index/data-* index/manifest.json .pytest_cache

@@ -151,14 +151,14 @@ def load_index(index_dir: Path, manifest: dict) -> CorpusIndex:
         corpus = json.loads((data / "corpus.json").read_text(encoding="utf-8"))
         articles = tuple(Article.from_dict(a) for a in corpus["articles"])
         chunks = tuple(Chunk(c[0], c[1], tuple(c[2]), c[3], c[4]) for c in corpus["chunks"])
-        # large corpora: vectors stay on disk (memory-mapped); retrieval reads only its candidates' rows
-        mmap = "r" if counts.get("sentence_vectors", 0) >= HNSW_THRESHOLD else None
-        arrays = {name: np.load(data / f"{name}.npy", allow_pickle=False, mmap_mode=mmap if "vectors" in name else None)
-                  for name in ("sentence_vectors", "sentence_owner", "chunk_vectors", "chunk_owner")}
         sentence_faiss = faiss.read_index(str(data / "sentences.faiss"))
         chunk_faiss = faiss.read_index(str(data / "chunks.faiss"))
         tune_faiss(sentence_faiss)
         tune_faiss(chunk_faiss)
+        large = counts.get("sentence_vectors", 0) >= HNSW_THRESHOLD
+        arrays = {name: VectorFile(data / f"{name}.npy") if large and "vectors" in name else
+                  np.load(data / f"{name}.npy", allow_pickle=False)
+                  for name in ("sentence_vectors", "sentence_owner", "chunk_vectors", "chunk_owner")}
     except (OSError, ValueError, KeyError, TypeError, IndexError, RuntimeError) as exc:
         raise IndexCorrupt(f"{type(exc).__name__}: {str(exc)[:200]}") from None
     n_sentences = sum(len(a.sentences) for a in articles)
@@ -178,6 +178,38 @@ def load_index(index_dir: Path, manifest: dict) -> CorpusIndex:
             raise IndexCorrupt(f"{what} disagrees with the manifest")
     return CorpusIndex(articles, chunks, arrays["sentence_vectors"], arrays["sentence_owner"],
                        arrays["chunk_vectors"], arrays["chunk_owner"], sentence_faiss, chunk_faiss, manifest)
+
+
+class VectorFile:
+    """Rows of a saved ``.npy`` float32 matrix read on demand with ``pread``: ``rows[ids]`` is an array.
+
+    Why: a million 384-d vectors are 1.5 GB. Large corpora search FAISS (HNSW over 8-bit codes) and
+    rescore only their few hundred candidates exactly, so the matrix stays on disk; ``pread`` (unlike a
+    memory map) adds nothing to the process' resident memory, and the rows read are exact float32."""
+
+    def __init__(self, path: Path) -> None:
+        header = np.load(path, mmap_mode="r", allow_pickle=False)  # reads the header; maps, touches nothing
+        if header.dtype != np.float32 or header.ndim != 2 or not header.flags.c_contiguous:
+            raise ValueError(f"{path.name} is not a C-ordered float32 matrix")
+        self.shape, self.offset = header.shape, header.offset
+        del header
+        self.row_bytes = self.shape[1] * 4
+        self._fd = os.open(path, os.O_RDONLY)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, rows) -> np.ndarray:
+        rows = np.arange(self.shape[0])[rows] if isinstance(rows, slice) else np.atleast_1d(rows)
+        out = np.empty((len(rows), self.shape[1]), dtype=np.float32)
+        for i, row in enumerate(rows):
+            out[i] = np.frombuffer(os.pread(self._fd, self.row_bytes, self.offset + int(row) * self.row_bytes),
+                                   dtype=np.float32)
+        return out
+
+    def __del__(self) -> None:
+        with contextlib.suppress(AttributeError, OSError):
+            os.close(self._fd)
 
 
 # ---------------------------------------------------------------- building

@@ -62,3 +62,24 @@ def _exact(vectors, queries):
     flat = faiss.IndexFlatIP(vectors.shape[1])
     flat.add(vectors)
     return flat.search(queries, 10)
+
+
+def test_large_index_loads_without_float_vectors_and_answers(make_settings, encoder, monkeypatch):
+    """Above HNSW_THRESHOLD the index is HNSW over 8-bit codes and the float32 vectors stay on disk:
+    retrieval reads only its candidates' rows. Shrunk thresholds run that path on one article."""
+    from conftest import BUNDLED_CORPUS
+    from bot.store import VectorFile, open_index
+
+    monkeypatch.setattr(store, "HNSW_THRESHOLD", 5)
+    monkeypatch.setattr(retrieval, "EXACT_LIMIT", 5)
+    settings = make_settings()
+    for path in BUNDLED_CORPUS.glob("*.md"):
+        (settings.corpus_dir / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    built = open_index(settings.corpus_dir, settings.index_dir, encoder, settings.chunk_tokens, settings.chunk_overlap)
+    assert built.manifest["index_type"] == "IndexHNSWSQ"
+    loaded = open_index(settings.corpus_dir, settings.index_dir, encoder, settings.chunk_tokens, settings.chunk_overlap)
+    assert isinstance(loaded.sentence_vectors, VectorFile) and isinstance(loaded.chunk_vectors, VectorFile)
+    assert np.array_equal(loaded.sentence_vectors[np.arange(loaded.n_sentences)], built.sentence_vectors)
+    assert np.array_equal(loaded.chunk_vectors[[2, 0]], built.chunk_vectors[[2, 0]])
+    hits = Retriever(loaded, encoder).search("How much did Liaoning invest?", 3)
+    assert "2 billion yuan" in loaded.sentence(hits[0].sentence)[1].text
