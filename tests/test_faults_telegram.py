@@ -1,4 +1,4 @@
-"""200 questions from 20 chats while the Bot API misbehaves (429 with retry_after, 5xx, timeouts after
+"""80 (and under ``-m slow`` 200) questions from 20 chats while the Bot API misbehaves (429 with retry_after, 5xx, timeouts after
 the message went out, connections dropped before an answer, on sendMessage and on getUpdates): every
 question is answered exactly once, and updates delivered again after a crash are not answered twice."""
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:DeprecationWarni
 QUESTIONS = ["How much did Liaoning invest?", "Who owns FAW Jiefang Automotive Co?",
              "What does the article say about Harbin Electric Group?", "Where is it?",
              "What is the capital of France?"]
-CHATS, ROUNDS = 20, 10
+CHATS = 20
 
 
 class FaultyServer(BotAPIServer):
@@ -95,30 +95,31 @@ def inject(server: FaultyServer) -> int:
     return sum(times for _, _, times in faults) + 4
 
 
-def test_200_questions_20_chats_under_faults_each_answered_exactly_once(pipeline, tmp_path):
+@pytest.mark.parametrize("rounds", [4, pytest.param(10, marks=pytest.mark.slow)], ids=["80-questions", "200-questions"])
+def test_questions_from_20_chats_under_faults_each_answered_exactly_once(pipeline, tmp_path, rounds):
     with FaultyServer() as server:
         settings = bot_settings(pipeline.settings, server, tmp_path, telegram_rate_per_minute=0)
         handlers = TelegramBot(settings, pipeline)
         injected = inject(server)
         with run_application(build_application(settings, pipeline, handlers)):
-            for round_no in range(ROUNDS):
+            for round_no in range(rounds):
                 for chat in range(1, CHATS + 1):
                     server.user_message(chat, QUESTIONS[(round_no + chat) % len(QUESTIONS)])
-                if round_no == ROUNDS // 2:
+                if rounds >= 10 and round_no == rounds // 2:
                     injected += inject(server)  # a second wave while the first answers are going out
             replies = server.wait_answered(timeout=150)
             time.sleep(1.0)  # a late duplicate would show up now
             replies = server.replies()
         asked = [m["message_id"] for m in server.asked]
-        assert len(asked) == CHATS * ROUNDS
+        assert len(asked) == CHATS * rounds
         lost = [m for m in asked if replies[m] == 0]
         doubled = [m for m in asked if replies[m] > 1]
         assert not lost and not doubled, (len(lost), len(doubled))
         refused = server.calls(ok=False)
         assert len(refused) >= injected - 8 - server.dropped  # the faults really happened (drops are not calls)
         assert server.dropped >= 4
-        assert len(handlers.processed) == CHATS * ROUNDS
-        assert processed_file(settings).read_text().count("\n") == CHATS * ROUNDS
+        assert len(handlers.processed) == CHATS * rounds
+        assert processed_file(settings).read_text().count("\n") == CHATS * rounds
 
 
 def test_updates_delivered_again_after_a_crash_are_not_answered_twice(pipeline, tmp_path):
