@@ -110,7 +110,22 @@ def short_answer(sentence: str, query: Query) -> tuple[int, int] | None:
         lone_first = span[0] == 0 and " " not in sentence[span[0]:span[1]]
         return lone_first, min((abs(span[0] - a) for a in anchors), default=0)
 
-    return min(candidates, key=rank)
+    best = min(candidates, key=rank)
+    return _trim_counted_noun(sentence, best, set(query.terms)) if query.kind == answer_types.AMOUNT else best
+
+
+def _trim_counted_noun(sentence: str, span: tuple[int, int], asked: set[str]) -> tuple[int, int]:
+    """Drop trailing words of a quantity that the question already says: "How many plant
+    species…?" is answered by "40,000", not "40,000 plant species"."""
+    pieces = [(m.start() + span[0], m.end() + span[0]) for m in re.finditer(r"\S+", sentence[span[0]:span[1]])]
+
+    def asked_word(piece: tuple[int, int]) -> bool:
+        word = sentence[piece[0]:piece[1]].strip(".,;:()\"'")
+        return word.isalpha() and bool(terms(word)) and set(terms(word)) <= asked
+
+    while len(pieces) > 1 and asked_word(pieces[-1]):
+        pieces.pop()
+    return pieces[0][0], pieces[-1][1]
 
 
 def _clauses(sentence: str) -> list[tuple[int, int]]:

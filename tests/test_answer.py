@@ -95,7 +95,7 @@ def test_multi_article_citations_name_their_article(make_settings, encoder):
     pipeline = Pipeline.open(settings, encoder=encoder)
     answer = pipeline.answer("How many residents were evacuated?")
     assert answer.citations[0].article == "Floods in Valeria"
-    assert "300 residents" in answer.short_answer
+    assert answer.short_answer == "300"  # the counted noun is the question's own word
     answer = pipeline.answer("How big is the Dornach budget?")
     assert answer.citations[0].article == "City budget approved"
     assert "45 million euros" in answer.short_answer
