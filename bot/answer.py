@@ -18,8 +18,8 @@ from .retrieval import Hit, Query
 
 # Confidence is a logistic function of the best hit's signals; see docs/quality.md for how these
 # coefficients and the default threshold were chosen on held-out data.
-CONFIDENCE_WEIGHTS = {"dense": 6.0, "window": 4.0, "coverage": 2.0, "missing": -4.0}
-CONFIDENCE_BIAS = -5.2
+CONFIDENCE_WEIGHTS = {"dense": 6.0, "window": 4.0, "coverage": 2.0, "maxsim": 2.0, "entity": 2.0, "missing": -4.0}
+CONFIDENCE_BIAS = -7.6
 CITATION_MARGIN = 0.08  # further sentences are cited when they score this close to the best
 
 
@@ -72,10 +72,14 @@ def citation(article: Article, index: int, score: float) -> Citation:
 
 
 def confidence(hit: Hit, query: Query, missing: float) -> float:
-    """Probability-like trust in the best hit from its signals and the share of question terms
-    (IDF-weighted) that occur nowhere in the article (``missing``)."""
-    z = CONFIDENCE_BIAS + sum(w * (missing if name == "missing" else hit.signals.get(name, 0.0))
-                              for name, w in CONFIDENCE_WEIGHTS.items())
+    """Probability-like trust in the best hit from its signals (``entity``: the question's names in the
+    cited sentence itself) and the share of the question's names and numbers that occur nowhere in
+    the article (``missing``). Without token vectors (very large corpora) maxsim is approximated by
+    the pooled cosine, which it tracks closely."""
+    values = dict(hit.signals, missing=missing)
+    if query.tokens is None:
+        values["maxsim"] = values.get("dense", 0.0)
+    z = CONFIDENCE_BIAS + sum(w * values.get(name, 0.0) for name, w in CONFIDENCE_WEIGHTS.items())
     return 1.0 / (1.0 + math.exp(-z))
 
 

@@ -44,12 +44,13 @@ _REFERENCES = [
     (re.compile(r"\b(?:then|at that time|that (?:day|year|date|time))\b", re.I), at.DATE),
     (re.compile(r"\b(?:that|this|the) (?:company|firm|group|organi[sz]ation|subsidiary|manufacturer|plant|factory|"
                 r"center|centre|business)\b", re.I), at.ORG),
+    (re.compile(r"\b(?:the|that|this) (?:money|amount|sum|figure|investment|funding|total)\b", re.I), at.AMOUNT),
     (re.compile(r"\b(?:he|him|his|she|her|hers)\b", re.I), at.PERSON),
     (re.compile(r"\b(?:it|its|they|them|their|theirs)\b", re.I), at.NAME),
 ]
 _DEMONSTRATIVE = re.compile(
     r"\b(?:that|this|those|these)\b(?=\s*(?:[?.!,]|$|\s(?:is|was|were|are|be|been|being|taken|shot|made|mean|means|"
-    r"happen|happened|cost|costs|show|shows|about)\b))", re.I)
+    r"happen|happened|cost|costs|show|shows|about|in|worth)\b))", re.I)
 
 
 @dataclass

@@ -80,7 +80,11 @@ def term_positions(text: str) -> list[tuple[int, str]]:
 
 
 _ENTITY = re.compile(r"\b(?:[A-Z][A-Za-z0-9'-]*|\d[\d,.]*)")
-_IMPERATIVES = frozenset("tell describe explain name list give show say summarise summarize compare define".split())
+# capitalised only because they open the question: "Besides going digital, what ..."
+_IMPERATIVES = frozenset("tell describe explain name list give show say summarise summarize compare define besides "
+                         "apart aside except regarding concerning overall finally also now so please ok okay well "
+                         "additionally moreover however meanwhile beyond unlike compared excluding including "
+                         "considering based given".split())
 
 
 def entity_terms(text: str) -> list[str]:
