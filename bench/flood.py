@@ -79,7 +79,8 @@ def main() -> int:
         results = [scenario(pipeline, Path(folder), 0), scenario(pipeline, Path(folder), args.flood)]
     for r in results:
         lat = r["calm_latency"]
-        print(f"flood {r['flood_messages']:4d}: calm chats {r['calm_questions']} answers p50 {lat['p50_ms']:.0f} ms "
+        print(f"flood {r['flood_messages']:4d}: calm chats {r['calm_questions']} answers "
+              f"p50 {lat['p50_ms']:.0f} ms "
               f"p95 {lat['p95_ms']:.0f} ms max {lat['max_ms']:.0f} ms; flooder answered {r['flooder_answered']}, "
               f"told to slow down {r['flooder_told_to_slow_down']}, messages to flooder {r['flooder_messages_received']}")
     out = ROOT / "bench" / "results" / f"flood-{time.strftime('%Y%m%d-%H%M%S')}.json"

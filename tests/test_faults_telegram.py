@@ -1,6 +1,7 @@
-"""80 (and under ``-m slow`` 200) questions from 20 chats while the Bot API misbehaves (429 with retry_after, 5xx, timeouts after
-the message went out, connections dropped before an answer, on sendMessage and on getUpdates): every
-question is answered exactly once, and updates delivered again after a crash are not answered twice."""
+"""80 (under ``-m slow``: 200) questions from 20 chats while the Bot API misbehaves (429 with
+retry_after, 5xx, timeouts after the message went out, connections dropped before an answer, on
+sendMessage and on getUpdates): every question is answered exactly once, and updates delivered again
+after a crash are not answered twice."""
 
 from __future__ import annotations
 
