@@ -2,7 +2,7 @@
 
 Why through the pipeline's public API only: the numbers must describe what a person gets, so every
 turn is answered by ``Pipeline.answer_many`` (conversations in one ``Conversation``, in order) and the
-ranking behind hit@k is the bot's citations followed by ``retriever.rank`` of the resolved question.
+ranking behind hit@k is the bot's citations followed by the ranking the bot answered from.
 Definitions of every metric: docs/evaluation.md.
 """
 
@@ -205,14 +205,15 @@ def _ask(pipeline, articles: Sequence[Article], cases: Sequence[Case], conversat
     error = None
     started = time.perf_counter()
     try:
-        answers = [a.to_json() for a in pipeline.answer_many([s.question for s in specs], conversations)]
+        ranked = pipeline.answer_many_ranked([s.question for s in specs], conversations)
     except Exception as exc:  # noqa: BLE001 - a crash on one question is a failed case, reported, not fatal
         if len(specs) > 1:  # find which question failed: ask them one by one
             return [t for case, conv in zip(cases, conversations)
                     for t in _ask(pipeline, articles, [case], [conv], number)]
-        answers, error = [None], f"{type(exc).__name__}: {exc}"
+        ranked, error = [None], f"{type(exc).__name__}: {exc}"
     latency = (time.perf_counter() - started) * 1000 / len(specs)
-    rankings = _rankings(pipeline, answers)
+    answers = [item[0].to_json() if item else None for item in ranked]
+    rankings = [_ranking(answer, item[1]) if item else () for answer, item in zip(answers, ranked)]
     out = []
     for case, spec, answer, ranking in zip(cases, specs, answers, rankings):
         gold = gold_groups(spec.expect, articles)
@@ -222,19 +223,10 @@ def _ask(pipeline, articles: Sequence[Article], cases: Sequence[Case], conversat
     return out
 
 
-def _rankings(pipeline, answers: Sequence[dict | None]) -> list[tuple[SentenceId, ...]]:
-    """The bot's sentence order per answer: its citations, then the retriever's ranking of the
-    resolved question (one batched embedding call for the whole group)."""
-    live = [a for a in answers if a is not None]
-    queries = iter(pipeline.retriever.prepare([a["resolved_question"] for a in live]) if live else [])
-    out = []
-    for answer in answers:
-        if answer is None:
-            out.append(())
-            continue
-        order = [] if answer["abstained"] else [(c["article_id"], c["sentence"] - 1) for c in answer["citations"]]
-        for hit in pipeline.retriever.rank(next(queries), RANK_DEPTH):
-            if (hit.article_id, hit.index) not in order:
-                order.append((hit.article_id, hit.index))
-        out.append(tuple(order[:RANK_DEPTH]))
-    return out
+def _ranking(answer: dict, hits) -> tuple[SentenceId, ...]:
+    """The bot's sentence order for one answer: its citations, then the ranking it answered from."""
+    order = [] if answer["abstained"] else [(c["article_id"], c["sentence"] - 1) for c in answer["citations"]]
+    for hit in hits:
+        if (hit.article_id, hit.index) not in order:
+            order.append((hit.article_id, hit.index))
+    return tuple(order[:RANK_DEPTH])

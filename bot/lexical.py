@@ -110,6 +110,7 @@ class LexicalIndex:
             for term in set(doc):
                 df[term] = df.get(term, 0) + 1
         self.df = df
+        self._last: tuple[tuple[str, ...], np.ndarray] | None = None
 
     def idf(self, term: str) -> float:
         """Robertson IDF, floored at zero; unseen terms get the rarest value (they are informative)."""
@@ -118,7 +119,13 @@ class LexicalIndex:
 
     def scores(self, query_terms: Sequence[str]) -> np.ndarray:
         """BM25 score of every sentence for the query terms (zeros when none is in the vocabulary)."""
-        known = [t for t in query_terms if t in self._vocab]
+        known = tuple(t for t in query_terms if t in self._vocab)
         if not known:
             return np.zeros(self.size, dtype=np.float32)
-        return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
+        last = self._last  # one entry: candidate generation and the features ask for the same query
+        if last is not None and last[0] == known:
+            return last[1]
+        scores = np.asarray(self._bm25.get_scores(list(known)), dtype=np.float32)
+        scores.setflags(write=False)
+        self._last = (known, scores)
+        return scores

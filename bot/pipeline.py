@@ -76,6 +76,12 @@ class Pipeline:
 
     def answer_many(self, questions: Sequence[str], conversations: Sequence[Conversation | None]) -> list[Answer]:
         """Answer several questions with one batched embedding call (chats answered together)."""
+        return [answer for answer, _ in self.answer_many_ranked(questions, conversations)]
+
+    def answer_many_ranked(self, questions: Sequence[str], conversations: Sequence[Conversation | None]
+                           ) -> list[tuple[Answer, list[Hit]]]:
+        """:meth:`answer_many` plus the ranking each answer came from (the evaluation runner scores
+        the gold sentence's rank in it, so it need not search a second time)."""
         cleaned = [clean_question(q, self.settings.max_question_chars) for q in questions]
         resolutions = []
         for text, conversation in zip(cleaned, conversations):
@@ -89,7 +95,7 @@ class Pipeline:
         answers = []
         for resolution, conversation in zip(resolutions, conversations):
             if resolution.mode == "more":
-                answers.append(self.more(conversation, resolution.question))
+                answers.append((self.more(conversation, resolution.question), list(conversation.last.hits)))
                 continue
             queries = [(next(prepared), weight) for _, weight in resolution.queries]
             query = queries[0][0]
@@ -101,7 +107,7 @@ class Pipeline:
                 conversation.record(Turn(resolution.question, resolution.resolved, hits, len(answer.citations),
                                          answer.short_answer, query.kind, tuple(c.text for c in answer.citations),
                                          shown_ids=shown))
-            answers.append(answer)
+            answers.append((answer, hits))
         return answers
 
     def more(self, conversation: Conversation, question: str | None = None) -> Answer:

@@ -64,3 +64,38 @@ def run_application(app: Any, webhook: dict[str, Any] | None = None, poll_timeou
         loop.call_soon_threadsafe(stop.set)
         thread.join(30)
         loop.close()
+
+
+class CommandRun:
+    """A running ``articlebot telegram -v`` process; ``out``/``err`` are filled once it has stopped."""
+
+    def __init__(self, process: Any) -> None:
+        self.process = process
+        self.out = ""
+        self.err = ""
+
+
+@contextmanager
+def telegram_command(server: Any, settings: Any, state: Any, timeout: float = 60.0) -> Iterator[CommandRun]:
+    """Start the real command against ``server`` with the corpus and index of ``settings`` and the
+    state file ``state``; on leaving the block send SIGTERM and collect its output (kill if it hangs)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": server.token, "TELEGRAM_API_BASE_URL": server.url,
+           "TELEGRAM_STATE_FILE": str(state), "HF_HUB_OFFLINE": "1"}
+    command = [sys.executable, "-m", "bot", "telegram", "-v", "--corpus", str(settings.corpus_dir),
+               "--index", str(settings.index_dir)]
+    process = subprocess.Popen(command, cwd=Path(__file__).resolve().parent.parent, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    run = CommandRun(process)
+    try:
+        yield run
+        process.send_signal(signal.SIGTERM)
+        run.out, run.err = process.communicate(timeout=timeout)
+    finally:
+        if process.poll() is None:
+            process.kill()

@@ -5,17 +5,13 @@ Docker image: same file, test_dockerfile_bakes_everything_in_and_runs_unprivileg
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 
 import pytest
 
 from bot.telegram import REFUSAL, TelegramBot, build_application
 from botapi_server import BotAPIServer, run_application
-from conftest import ROOT
+from ptb_runner import telegram_command
 from test_telegram import OWNER_Q, bot_settings
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:DeprecationWarning")
@@ -25,28 +21,18 @@ def test_token_never_reaches_logs_errors_or_files(bundled_settings, pipeline, tm
     """The real command with -v, through faults that log warnings and a failing update that logs a
     traceback, then every byte it printed or wrote is searched for the token and its secret half."""
     state = tmp_path / "state" / "telegram.pickle"
-    with BotAPIServer() as server:
-        env = {**os.environ, "TELEGRAM_BOT_TOKEN": server.token, "TELEGRAM_API_BASE_URL": server.url,
-               "TELEGRAM_STATE_FILE": str(state), "HF_HUB_OFFLINE": "1"}
-        process = subprocess.Popen([sys.executable, "-m", "bot", "telegram", "-v", "--corpus",
-                                    str(bundled_settings.corpus_dir), "--index", str(bundled_settings.index_dir)],
-                                   cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            server.wait_for("setMyCommands", timeout=90)
-            server.fault("sendMessage", status=500, chat_id=81)  # retried: a logged warning
-            server.fault("sendMessage", status=400, chat_id=82, description="Bad Request: chat not found")
-            server.fault("getUpdates", status=502)
-            for chat in (81, 82, 83):
-                server.user_message(chat, OWNER_Q)
-            server.wait_for(chat_id=81, timeout=60)
-            server.wait_for(chat_id=82, timeout=60)  # the apology after the logged traceback
-            server.wait_for(chat_id=83, timeout=60)
-            process.send_signal(signal.SIGTERM)
-            out, err = process.communicate(timeout=60)
-        finally:
-            if process.poll() is None:
-                process.kill()
-    assert process.returncode == 0, err
+    with BotAPIServer() as server, telegram_command(server, bundled_settings, state) as run:
+        server.wait_for("setMyCommands", timeout=90)
+        server.fault("sendMessage", status=500, chat_id=81)  # retried: a logged warning
+        server.fault("sendMessage", status=400, chat_id=82, description="Bad Request: chat not found")
+        server.fault("getUpdates", status=502)
+        for chat in (81, 82, 83):
+            server.user_message(chat, OWNER_Q)
+        server.wait_for(chat_id=81, timeout=60)
+        server.wait_for(chat_id=82, timeout=60)  # the apology after the logged traceback
+        server.wait_for(chat_id=83, timeout=60)
+    out, err = run.out, run.err
+    assert run.process.returncode == 0, err
     assert "update" in err and "failed" in err and "Traceback" in err  # the error was really logged
     secret = server.token.split(":")[1]
     for text in (out, err):

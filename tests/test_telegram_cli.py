@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import logging
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from bot.settings import Settings
 from bot.telegram import api_urls, build_application, webhook_options
 from bot.telegram_config import RedactToken
 from botapi_server import TOKEN, BotAPIServer, run_application
+from ptb_runner import telegram_command
 from conftest import ROOT
 
 OTHER_TOKEN = "987654321:" + "ZZxxSecretPartThatMustNeverBeShown00"  # fake; split so secret scanners do not flag it
@@ -107,24 +107,14 @@ def test_webhook_checks_the_secret_on_every_update(pipeline, tmp_path):
 def test_the_command_polls_answers_and_stops_cleanly_on_sigterm(bundled_settings, pipeline, tmp_path, monkeypatch):
     state = tmp_path / "state.pickle"
     monkeypatch.setenv("TELEGRAM_STATE_FILE", str(state))
-    with BotAPIServer() as server:
-        env = {**os.environ, "TELEGRAM_BOT_TOKEN": server.token, "TELEGRAM_API_BASE_URL": server.url,
-               "TELEGRAM_STATE_FILE": str(state), "ARTICLEBOT_CORPUS_DIR": str(bundled_settings.corpus_dir),
-               "ARTICLEBOT_INDEX_DIR": str(bundled_settings.index_dir), "HF_HUB_OFFLINE": "1"}
-        process = subprocess.Popen([sys.executable, "-m", "bot", "telegram", "-v"], cwd=ROOT, env=env,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            server.wait_for("setMyCommands", timeout=60)
-            server.user_message(71, "How much did Liaoning invest?")
-            [reply] = server.wait_for(chat_id=71, timeout=60)
-            assert "2 billion yuan" in reply.plain
-            assert main(["telegram", "--healthcheck"]) == 0  # the running bot's heartbeat is fresh
-            process.send_signal(signal.SIGTERM)
-            out, err = process.communicate(timeout=30)
-        finally:
-            if process.poll() is None:
-                process.kill()
-    assert process.returncode == 0, err
+    with BotAPIServer() as server, telegram_command(server, bundled_settings, state) as run:
+        server.wait_for("setMyCommands", timeout=60)
+        server.user_message(71, "How much did Liaoning invest?")
+        [reply] = server.wait_for(chat_id=71, timeout=60)
+        assert "2 billion yuan" in reply.plain
+        assert main(["telegram", "--healthcheck"]) == 0  # the running bot's heartbeat is fresh
+    out, err = run.out, run.err
+    assert run.process.returncode == 0, err
     assert "running (long polling)" in err
     assert server.token not in err and server.token.split(":")[1] not in out + err  # not even with -v
     assert b"Liaoning" in state.read_bytes()  # the conversation was flushed on the way out
