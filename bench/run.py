@@ -3,6 +3,7 @@
     .venv/bin/python bench/run.py                 # everything (the million-sentence part takes ~15 min)
     .venv/bin/python bench/run.py --only warm,cold,build
     .venv/bin/python bench/run.py --scale-n 250000   # a smaller scale run
+    .venv/bin/python bench/run.py --only scale --scale-dir /tmp/scale1m   # keep the build, reuse it next time
 
 Targets (issue 7) are printed next to each number. Timings depend on the machine's load: the result
 file records nproc, CPU model and load averages before and after the run.
@@ -70,15 +71,24 @@ def rows_for(results: dict) -> list[tuple[str, str, str, str]]:
         rows += [
             (f"scale: {s['sentences']:,} sentences ({s['index_type']}), synthetic vectors",
              f"FAISS build {s['faiss_build_s'] + s['chunk_faiss_build_s']:.0f} s, "
-             f"{s['disk_mb']['total']:.0f} MB on disk", "", ""),
-            ("  query end to end (embed+FAISS+BM25+dense rescoring) p50 / p95",
+             f"{s['disk_mb']['index_folder_total']:.0f} MB on disk", "", ""),
+            ("  load_index / Pipeline start-up / first answer",
+             f"{q['load_index_s']:.1f} / {q['pipeline_start_s']:.1f} / {q['first_answer_s']:.1f} s", "", ""),
+            ("  Pipeline.answer end to end, p50 / p95",
              f"{lat['end_to_end']['p50_ms']:.1f} / {lat['end_to_end']['p95_ms']:.1f} ms", "p95 <= 50 ms",
              _ok(lat["end_to_end"]["p95_ms"] <= 50)),
+        ]
+        rows += [(f"    {name}, p50 / p95", f"{v['p50_ms']:.1f} / {v['p95_ms']:.1f} ms", "", "")
+                 for name, v in lat.items() if name not in ("end_to_end", "bm25_top200")]
+        rows += [
             ("  BM25 scores + top 200, p50 / p95",
              f"{lat['bm25_top200']['p50_ms']:.1f} / {lat['bm25_top200']['p95_ms']:.1f} ms", "<= 50 ms",
              _ok(lat["bm25_top200"]["p95_ms"] <= 50)),
-            ("  resident memory of the loaded indexes (FAISS + BM25)",
-             f"{mem['index_total_anon']:.0f} MB", "<= 1024 MB", _ok(mem["index_total_anon"] <= 1024)),
+            ("  resident memory of the index (FAISS + BM25 + retriever)",
+             f"{mem['index_anon']:.0f} MB (FAISS {mem['faiss_anon']:.0f})", "<= 1024 MB",
+             _ok(mem["index_anon"] <= 1024)),
+            ("  corpus objects (articles, sentences) / whole process",
+             f"{mem['corpus_objects_anon']:.0f} / {mem['process_anon']:.0f} MB", "", ""),
             ("  recall@10 vs exact: HNSW / after dense rescoring",
              f"{recall['hnsw_search']:.3f} / {recall['retrieval_dense_rescored']:.3f}", ">= 0.95",
              _ok(recall["retrieval_dense_rescored"] >= 0.95)),
@@ -100,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated subset of {SECTIONS}")
     parser.add_argument("--scale-n", type=int, default=1_000_000, help="sentences in the scale test")
     parser.add_argument("--scale-queries", type=int, default=300)
+    parser.add_argument("--scale-dir", type=Path, help="keep the scale build here and reuse it when complete")
     parser.add_argument("--rounds", type=int, default=25, help="rounds over the warm questions")
     args = parser.parse_args(argv)
     wanted = [s.strip() for s in args.only.split(",") if s.strip()]
@@ -122,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         elif section == "scale":
             from scale import scale
 
-            results["scale"] = scale(args.scale_n, args.scale_queries)
+            results["scale"] = scale(args.scale_n, args.scale_queries, args.scale_dir)
         elif section == "telegram":
             from telegram_load import telegram
 

@@ -16,7 +16,7 @@ from .conversation import Conversation, Resolution, Turn
 from .corpus import Article
 from .embedding import Encoder, shared_encoder
 from .errors import BadQuestion
-from .lexical import entity_terms
+from .lexical import LazyRows, entity_terms
 from .retrieval import Hit, Query, Retriever
 from .settings import Settings
 from .store import CorpusIndex, Report, open_index
@@ -52,8 +52,9 @@ class Pipeline:
         self.index = index
         self.retriever = Retriever(index, encoder, tokens=sentence_tokens(index, encoder, token_folder))
         self.articles: dict[str, Article] = {a.id: a for a in index.articles}
-        self._vocab = [frozenset().union(*(self.retriever.sentence_terms[g] for g in range(start, start + len(a.sentences))))
-                       for a, start in zip(index.articles, index.article_offset)]
+        ends = index.article_offset + [len(a.sentences) for a in index.articles]  # each article's terms, on first use
+        self._vocab = LazyRows(len(index.articles), lambda a: self.retriever.lexical.terms_in(
+            int(index.article_offset[a]), int(ends[a])))
 
     @classmethod
     def open(cls, settings: Settings, report: Report | None = None,

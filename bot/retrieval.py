@@ -7,6 +7,7 @@ questions at once (the Telegram adapter) embeds them in one batch with no second
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -14,7 +15,7 @@ import numpy as np
 
 from . import answer_types
 from .embedding import Encoder
-from .lexical import LexicalIndex, entity_terms, term_positions, terms, words
+from .lexical import LazyRows, LexicalIndex, entity_terms, term_positions, terms, words
 from .store import CorpusIndex
 from .token_match import TokenMatrix
 
@@ -78,17 +79,16 @@ class Retriever:
         # a caption's credit ("Photo/Xinhua") is searchable, so "the photo of ..." finds captions
         lexical_texts = [f"{s.text} {s.credit}" if s.credit else s.text for a in index.articles for s in a.sentences]
         self.lexical = LexicalIndex(lexical_texts)
-        sequences = [terms(t) for t in lexical_texts]
-        self.sentence_terms = [frozenset(seq) for seq in sequences]
-        self.sentence_bigrams = [frozenset(zip(seq, seq[1:])) for seq in sequences]
-        self._kinds: dict[str, list] = {}
-        self._term_positions: dict[int, list[tuple[int, str]]] = {}
+        # per-sentence structures are computed for the sentences a query scores, not all at start-up
+        # (a million sentences' sets would take minutes and gigabytes); see LazyRows
+        n, lex = index.n_sentences, self.lexical
+        self.sentence_terms = LazyRows(n, lambda g: frozenset(lex.terms_of(g)))
+        self.sentence_bigrams = LazyRows(n, lambda g: frozenset(itertools.pairwise(lex.terms_of(g))))
+        self._kinds: dict[str, LazyRows] = {}
+        self._term_positions = LazyRows(n, lambda g: term_positions(texts[g]))
         self._texts = texts
-        self.paragraph_key = [(int(index.sentence_article[g]), index.sentence(g)[1].paragraph)
-                              for g in range(index.n_sentences)]
-        self.paragraph_terms: dict[tuple[int, int], frozenset[str]] = {}
-        for key, own in zip(self.paragraph_key, self.sentence_terms):
-            self.paragraph_terms[key] = self.paragraph_terms.get(key, frozenset()) | own
+        self.paragraph_key = LazyRows(n, lambda g: (int(index.sentence_article[g]), index.sentence(g)[1].paragraph))
+        self.paragraph_terms = _ParagraphTerms(self)
 
     # ------------------------------------------------------------ public
     def prepare(self, questions: Sequence[str]) -> list[Query]:
@@ -116,16 +116,21 @@ class Retriever:
         candidates = np.unique(np.concatenate([self._candidates(q) for q, _ in queries]))
         if len(candidates) == 0:
             return []
-        first = self.features(queries[0][0], candidates)
+        prune = self.index.n_sentences > EXACT_LIMIT and len(candidates) > k  # large corpora: see _pruned_kinds
+        rows = [self.features(query, candidates, with_kind=not prune) for query, _ in queries]
+        if prune:
+            self._pruned_kinds(queries, candidates, rows, k)
+        first = rows[0]
         scores = np.zeros(len(candidates), dtype=np.float32)
-        for i, (query, weight) in enumerate(queries):
-            scores += weight * ((first if i == 0 else self.features(query, candidates)) @ self.weights.vector())
+        for row, (query, weight) in zip(rows, queries):
+            scores += weight * (row @ self.weights.vector())
         scores /= sum(w for _, w in queries)
         order = np.argsort(-scores, kind="stable")[:k]
         return [self._hit(int(candidates[i]), float(scores[i]), first[i]) for i in order]
 
-    def features(self, query: Query, candidates: np.ndarray) -> np.ndarray:
-        """One row of ``SIGNALS`` per candidate sentence, each roughly in [0, 1]."""
+    def features(self, query: Query, candidates: np.ndarray, with_kind: bool = True) -> np.ndarray:
+        """One row of ``SIGNALS`` per candidate sentence, each roughly in [0, 1] (``type`` left 0
+        without ``with_kind``)."""
         ix = self.index
         dense = self._dense_scores(query, candidates)
         chunk = self._chunk_scores(query, candidates)
@@ -137,8 +142,9 @@ class Retriever:
         total = sum(idf.values()) or 1.0
         ordered = terms(query.text)
         pairs = set(zip(ordered, ordered[1:]))
-        coverage, window, paragraph, entity, bigram = [], [], [], [], []
-        for g in candidates:
+        large = self._large_signals(query, candidates, idf, total, pairs)  # None up to EXACT_LIMIT
+        coverage, window, paragraph, entity, bigram = large if large is not None else ([], [], [], [], [])
+        for g in candidates if large is None else ():
             own = self.sentence_terms[g]
             near = own | self._neighbour_terms(int(g))
             para = self.paragraph_terms[self.paragraph_key[g]]
@@ -149,7 +155,7 @@ class Retriever:
             entity.append(sum(t in own for t in query.entities) / len(query.entities) if query.entities else 1.0)
             # consecutive question terms found consecutive in the sentence ("mostly inland", "16 yard")
             bigram.append(len(pairs & self.sentence_bigrams[g]) / len(pairs) if pairs else 0.0)
-        kind = self._kind_signal(query, candidates)
+        kind = self._kind_signal(query, candidates) if with_kind else np.zeros(len(candidates))
         maxsim = (self.tokens.maxsim(query.tokens, candidates) if self.tokens is not None and query.tokens is not None
                   else np.zeros(len(candidates), dtype=np.float32))
         return np.column_stack([dense[candidates], context, bm25, coverage, window, paragraph, kind, entity,
@@ -197,8 +203,77 @@ class Retriever:
         ix = self.index
         if ix.n_sentences <= EXACT_LIMIT:
             return _max_by_owner(ix.chunk_vectors @ query.vector, ix.chunk_owner, len(ix.chunks))
-        wanted = np.unique(np.fromiter((c for g in candidates for c in ix.sentence_chunks[g]), dtype=np.int64))
+        wanted = np.unique(ix.sentence_chunks.rows(candidates))
         return _scores_of(ix.chunk_vectors, ix.chunk_owner, wanted, query.vector, len(ix.chunks))
+
+    def _large_signals(self, query: Query, candidates: np.ndarray, idf: dict[str, float], total: float,
+                       pairs: set[tuple[str, str]]) -> tuple[np.ndarray, ...] | None:
+        """Above ``EXACT_LIMIT``: coverage, window, paragraph, entity and bigram exactly as the loop in
+        :meth:`features` computes them, for all candidates at once from the lexical index's term arrays
+        (candidates are new sentences every query; building their term sets one by one took most of a
+        query's time at a million sentences). Same sums in the same order, so the same numbers."""
+        ix = self.index
+        runs = ix.paragraph_runs if ix.n_sentences > EXACT_LIMIT and len(candidates) else None
+        if runs is None:
+            return None
+        run, starts, ends = runs
+        first, last = starts[run[candidates]], ends[run[candidates]]
+        counts = last - first
+        block = np.cumsum(counts) - counts  # where each candidate's paragraph starts in ``rows``
+        rows = np.repeat(first - block, counts) + np.arange(counts.sum())
+        names = list(idf)
+        present = self.lexical.presence(rows, names)
+        at = block + candidates - first
+        own, near = present[at], present[at].copy()
+        for step, inside in ((-1, candidates - 1 >= first), (1, candidates + 1 < last)):
+            near[inside] |= present[at[inside] + step]  # the neighbours in the same paragraph
+        para = np.logical_or.reduceat(present, block, axis=0)
+
+        def share(found: np.ndarray) -> np.ndarray:
+            out = np.zeros(len(candidates))
+            for j, name in enumerate(names):
+                out = out + np.where(found[:, j], idf[name], 0.0)
+            return out / total
+
+        entity = (self.lexical.presence(candidates, query.entities).sum(axis=1) / len(query.entities)
+                  if query.entities else np.ones(len(candidates)))
+        bigram = self.lexical.pair_counts(candidates, pairs) / len(pairs) if pairs else np.zeros(len(candidates))
+        return share(own), share(near), share(para), entity, bigram
+
+    def _pruned_kinds(self, queries: Sequence[tuple[Query, float]], candidates: np.ndarray,
+                      rows: list[np.ndarray], k: int) -> None:
+        """Fill the answer-kind column of ``rows`` only for the candidates that can still reach the top
+        ``k`` with it. Above ``EXACT_LIMIT`` candidates are new sentences each query, and finding their
+        spans (a regex pass per sentence) took most of a query's time. The signal is in [0, 1], so it
+        adds at most ``gain`` to a score. Candidates are filled best-first (by the score without it) in
+        blocks; ``bar``, the k-th best score known so far (final where filled, else without the signal),
+        only rises, and the first candidate that cannot reach it even with the full gain ends the work:
+        no candidate after it can enter the top k. The top k, their scores and signals are exactly
+        those of filling every candidate."""
+        column, weights = SIGNALS.index("type"), self.weights.vector()
+        total = sum(w for _, w in queries)
+        gain = float(weights[column]) * sum(w for q, w in queries if q.kind) / total
+
+        def fill(block: np.ndarray) -> None:
+            for row, (query, _) in zip(rows, queries):
+                if query.kind:
+                    row[block, column] = self._kind_signal(query, candidates[block])
+
+        if gain <= 0:
+            fill(np.arange(len(candidates)))
+            return
+        partial = sum(w * (row @ weights) for row, (_, w) in zip(rows, queries)) / total
+        known = partial.copy()
+        order = np.argsort(-partial, kind="stable")
+        done = 0
+        while done < len(order):
+            bar = np.partition(known, len(known) - k)[len(known) - k]
+            if partial[order[done]] + gain < bar - 1e-4:  # margin: float32 sums in another order
+                break
+            block = order[done:done + max(k, 32)]
+            fill(block)
+            known[block] = sum(w * (row[block] @ weights) for row, (_, w) in zip(rows, queries)) / total
+            done += len(block)
 
     def _neighbour_terms(self, g: int) -> frozenset[str]:
         out: set[str] = set()
@@ -212,10 +287,11 @@ class Retriever:
         one, from 0.5 (far from the question's words) to 1.0 (right beside them, "40,000 plant species")."""
         if not query.kind:
             return np.zeros(len(candidates))
-        if query.kind not in self._kinds:  # spans per sentence, found once per kind and kept
-            self._kinds[query.kind] = [
-                [(answer_types.span_words(t, span, query.kind), span) for span in answer_types.spans(t, query.kind)]
-                for t in self._texts]
+        if query.kind not in self._kinds:  # spans per sentence, found on a sentence's first use and kept
+            if len(self._kinds) >= 16:  # "named:<noun>" kinds are open-ended: keep the cache bounded
+                self._kinds.clear()
+            self._kinds[query.kind] = LazyRows(len(self._texts), lambda g, kind=query.kind, texts=self._texts: [
+                (answer_types.span_words(texts[g], span, kind), span) for span in answer_types.spans(texts[g], kind)])
         per_sentence = self._kinds[query.kind]
         asked = set(words(query.text))
         wanted = set(query.terms)
@@ -234,13 +310,30 @@ class Retriever:
 
     def _positions(self, g: int) -> list[tuple[int, str]]:
         """(character offset, stemmed term) of every content word of sentence ``g``, kept once found."""
-        if g not in self._term_positions:
-            self._term_positions[g] = term_positions(self._texts[g])
         return self._term_positions[g]
 
     def _hit(self, gid: int, score: float, features: np.ndarray) -> Hit:
         article, sentence = self.index.sentence(gid)
         return Hit(gid, article.id, sentence.index, score, dict(zip(SIGNALS, map(float, features))))
+
+
+class _ParagraphTerms:
+    """``paragraph_terms[(article, paragraph)]``: the union of its sentences' terms, found on first use."""
+
+    def __init__(self, retriever: Retriever) -> None:
+        self._retriever = retriever
+        self._found: dict[tuple[int, int], frozenset[str]] = {}
+
+    def __getitem__(self, key: tuple[int, int]) -> frozenset[str]:
+        found = self._found.get(key)
+        if found is None:
+            r, (a, paragraph) = self._retriever, key
+            start = int(r.index.article_offset[a])
+            own = [start + i for i, s in enumerate(r.index.articles[a].sentences) if s.paragraph == paragraph]
+            found = self._found[key] = frozenset().union(*(r.sentence_terms[g] for g in own))
+            if len(self._found) > 1 << 13:
+                self._found = {key: found}
+        return found
 
 
 def _scores_of(vectors: np.ndarray, owner: np.ndarray, ids: np.ndarray, vector: np.ndarray, size: int) -> np.ndarray:

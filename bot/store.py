@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import functools
+import gc
 import json
 import logging
 import os
@@ -78,15 +79,35 @@ class CorpusIndex:
                                - np.repeat(self.article_offset, sizes)).astype(np.int32)
 
     @functools.cached_property
-    def sentence_chunks(self) -> list[list[int]]:
-        """Chunk ids holding each sentence; built on first use (a large corpus' query path may never
-        need it for most sentences, and cold start should not pay for it)."""
-        out: list[list[int]] = [[] for _ in range(len(self.sentence_article))]
+    def sentence_chunks(self) -> Ragged:
+        """Chunk ids holding each sentence (``sentence_chunks[g]`` is a list, in chunk order); built on
+        first use as two flat arrays, not a million lists (cold start should not pay for it)."""
+        n = len(self.sentence_article)
+        owners, members = [], []
         for chunk in self.chunks:
-            base = self.article_offset[self._article_index(chunk.article_id)]
-            for local in chunk.sentence_ids:
-                out[base + local].append(chunk.id)
-        return out
+            base = int(self.article_offset[self._article_index(chunk.article_id)])
+            owners.append(np.full(len(chunk.sentence_ids), chunk.id, dtype=np.int64))
+            members.append(base + np.asarray(chunk.sentence_ids, dtype=np.int64))
+        owners_flat = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64)
+        members_flat = np.concatenate(members) if members else np.zeros(0, dtype=np.int64)
+        order = np.argsort(members_flat, kind="stable")  # per sentence, chunks stay in chunk order
+        offsets = np.concatenate([[0], np.cumsum(np.bincount(members_flat, minlength=n))])
+        small = np.int32 if len(members_flat) < 2**31 and len(self.chunks) < 2**31 else np.int64
+        return Ragged(offsets.astype(small), owners_flat[order].astype(small))
+
+    @functools.cached_property
+    def paragraph_runs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """Paragraphs as runs of consecutive sentences: (run of each sentence, first sentence of each run,
+        one past its last). None when some (article, paragraph) is split over several runs."""
+        n = self.n_sentences
+        paragraph = np.fromiter((s.paragraph for a in self.articles for s in a.sentences), dtype=np.int64, count=n)
+        change = np.flatnonzero((np.diff(self.sentence_article) != 0) | (np.diff(paragraph) != 0)) + 1
+        starts = np.concatenate([[0], change]).astype(np.int64) if n else np.zeros(0, dtype=np.int64)
+        ends = np.concatenate([change, [n]]).astype(np.int64) if n else np.zeros(0, dtype=np.int64)
+        keys = self.sentence_article[starts].astype(np.int64) * (int(paragraph.max(initial=0)) + 1) + paragraph[starts]
+        if len(np.unique(keys)) != len(keys):
+            return None
+        return np.repeat(np.arange(len(starts), dtype=np.int32), ends - starts), starts, ends
 
     def _article_index(self, article_id: str) -> int:
         if not hasattr(self, "_by_id"):
@@ -101,6 +122,31 @@ class CorpusIndex:
         """(article, sentence) of a global sentence id."""
         article = self.articles[self.sentence_article[gid]]
         return article, article.sentences[self.sentence_local[gid]]
+
+
+class Ragged:
+    """Rows of varying length in two flat arrays: ``ragged[i]`` is ``values[offsets[i]:offsets[i+1]]``
+    as a list."""
+
+    def __init__(self, offsets: np.ndarray, values: np.ndarray) -> None:
+        self.offsets, self.values = offsets, values
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, i) -> list[int]:
+        if not -len(self) <= i < len(self):
+            raise IndexError(i)
+        i = int(i) % len(self)
+        return self.values[self.offsets[i]:self.offsets[i + 1]].tolist()
+
+    def rows(self, ids: np.ndarray) -> np.ndarray:
+        """All values of rows ``ids``, concatenated (vectorised ``[v for i in ids for v in self[i]]``)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        begin, end = self.offsets[ids], self.offsets[ids + 1]
+        counts = end - begin
+        return self.values[np.repeat(begin - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
+                           + np.arange(counts.sum())]
 
 
 # ---------------------------------------------------------------- opening
@@ -176,8 +222,11 @@ def load_index(index_dir: Path, manifest: dict) -> CorpusIndex:
     for ok, what in checks:
         if not ok:
             raise IndexCorrupt(f"{what} disagrees with the manifest")
-    return CorpusIndex(articles, chunks, arrays["sentence_vectors"], arrays["sentence_owner"],
-                       arrays["chunk_vectors"], arrays["chunk_owner"], sentence_faiss, chunk_faiss, manifest)
+    index = CorpusIndex(articles, chunks, arrays["sentence_vectors"], arrays["sentence_owner"],
+                        arrays["chunk_vectors"], arrays["chunk_owner"], sentence_faiss, chunk_faiss, manifest)
+    if large:  # millions of article and sentence objects live as long as the process: keep the cyclic
+        gc.freeze()  # garbage collector from walking them all (a ~1 s pause every so many queries)
+    return index
 
 
 class VectorFile:
@@ -195,17 +244,31 @@ class VectorFile:
         del header
         self.row_bytes = self.shape[1] * 4
         self._fd = os.open(path, os.O_RDONLY)
+        with contextlib.suppress(AttributeError, OSError):  # read ahead into the page cache (not this
+            os.posix_fadvise(self._fd, 0, 0, os.POSIX_FADV_WILLNEED)  # process' memory): no cold first reads
 
     def __len__(self) -> int:
         return self.shape[0]
 
     def __getitem__(self, rows) -> np.ndarray:
-        rows = np.arange(self.shape[0])[rows] if isinstance(rows, slice) else np.atleast_1d(rows)
-        out = np.empty((len(rows), self.shape[1]), dtype=np.float32)
-        for i, row in enumerate(rows):
-            out[i] = np.frombuffer(os.pread(self._fd, self.row_bytes, self.offset + int(row) * self.row_bytes),
-                                   dtype=np.float32)
-        return out
+        """The rows asked for, in that order. Rows are read sorted, each run of consecutive rows with
+        one ``preadv`` straight into the result's memory (no per-row buffer objects)."""
+        n = self.shape[0]
+        rows = np.arange(n)[rows] if isinstance(rows, slice) else np.atleast_1d(np.asarray(rows, dtype=np.int64))
+        if len(rows) and (rows.min() < -n or rows.max() >= n):
+            raise IndexError(f"row out of range for {n} rows")
+        rows = np.where(rows < 0, rows + n, rows)
+        wanted, inverse = np.unique(rows, return_inverse=True)
+        out = np.empty((len(wanted), self.shape[1]), dtype=np.float32)
+        if len(wanted):
+            cuts = np.flatnonzero(np.diff(wanted) != 1) + 1
+            starts = np.concatenate([[0], cuts]).tolist()
+            ends = np.concatenate([cuts, [len(wanted)]]).tolist()
+            memory, size = memoryview(out).cast("B"), self.row_bytes
+            for begin, end, row in zip(starts, ends, wanted[starts].tolist()):
+                if os.preadv(self._fd, [memory[begin * size:end * size]], self.offset + row * size) != (end - begin) * size:
+                    raise OSError(f"short read from the vector file at row {row}")
+        return out if len(wanted) == len(rows) and not np.any(np.diff(rows) <= 0) else out[inverse.reshape(-1)]
 
     def __del__(self) -> None:
         with contextlib.suppress(AttributeError, OSError):

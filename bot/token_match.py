@@ -91,9 +91,9 @@ def sentence_tokens(index, encoder, folder: Path | None = None) -> TokenMatrix |
     """Token vectors of every sentence of ``index``: read from ``folder`` (the index's data folder) when
     present and intact, else computed (one forward pass over the sentences) and saved there atomically.
     None for corpora over ``TOKEN_LIMIT`` sentences."""
-    texts = [s.text for a in index.articles for s in a.sentences]
-    if not texts or len(texts) > TOKEN_LIMIT:
+    if not 0 < index.n_sentences <= TOKEN_LIMIT:
         return None
+    texts = [s.text for a in index.articles for s in a.sentences]
     path = folder / TOKENS_FILE if folder is not None else None
     if path is not None and path.exists():
         try:

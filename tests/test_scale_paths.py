@@ -1,0 +1,168 @@
+"""The array-based and on-demand structures that let a million sentences start and answer: each must
+hold exactly what the eager per-sentence structures they replaced held (computed here the old way)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from bot import answer_types
+from bot.lexical import LazyRows, LexicalIndex, terms
+from bot.store import VectorFile
+
+
+def _texts(pipeline) -> list[str]:
+    return [f"{s.text} {s.credit}" if s.credit else s.text for a in pipeline.index.articles for s in a.sentences]
+
+
+def test_lexical_scores_equal_bm25s_and_terms_come_back_from_the_arrays(pipeline):
+    texts = [*_texts(pipeline), "", "the of and", "Paid 3.5 million yuan, 2,000 robots; paid again."]
+    lexical = LexicalIndex(texts)
+    for i, text in enumerate(texts):
+        assert lexical.terms_of(i) == terms(text)
+    assert lexical.terms_in(0, len(texts)) == frozenset(t for text in texts for t in terms(text))
+    assert lexical.terms_in(2, 5) == frozenset(t for text in texts[2:5] for t in terms(text))
+    df: dict[str, int] = {}
+    for text in texts:
+        for term in set(terms(text) or ["\u2205"]):
+            df[term] = df.get(term, 0) + 1
+    vocabulary = sorted(df)
+    for term in [*vocabulary, "neverseen"]:  # the IDF the old per-term document counts gave
+        assert lexical.idf(term) == float(np.log(1 + (len(texts) - df.get(term, 0) + 0.5) / (df.get(term, 0) + 0.5)))
+    rng = np.random.default_rng(5)
+    for _ in range(60):
+        query = [vocabulary[i] for i in rng.integers(0, len(vocabulary), rng.integers(1, 6))]
+        known = list(dict.fromkeys(t for t in query if t in lexical._vocab))
+        lexical._last = None
+        expected = np.asarray(lexical._bm25.get_scores(known), dtype=np.float32)
+        assert np.array_equal(lexical.scores(known), expected)  # bit for bit, not approximately
+
+
+def test_lazy_retriever_structures_equal_the_eager_ones(pipeline):
+    retriever, ix = pipeline.retriever, pipeline.index
+    sequences = [terms(t) for t in _texts(pipeline)]
+    keys = [(int(ix.sentence_article[g]), ix.sentence(g)[1].paragraph) for g in range(ix.n_sentences)]
+    paragraphs: dict = {}
+    for key, seq in zip(keys, sequences):
+        paragraphs[key] = paragraphs.get(key, frozenset()) | frozenset(seq)
+    for g, seq in enumerate(sequences):
+        assert retriever.sentence_terms[g] == frozenset(seq)
+        assert retriever.sentence_bigrams[g] == frozenset(zip(seq, seq[1:]))
+        assert retriever.paragraph_key[g] == keys[g]
+        assert retriever.paragraph_terms[keys[g]] == paragraphs[keys[g]]
+    texts = [s.text for a in ix.articles for s in a.sentences]
+    for kind in answer_types.KINDS:
+        query = retriever.prepare(["How much?"])[0]
+        retriever._kind_signal(type(query)(query.text, query.terms, kind, query.entities, query.vector),
+                               np.arange(ix.n_sentences))
+        eager = [[(answer_types.span_words(t, span, kind), span) for span in answer_types.spans(t, kind)] for t in texts]
+        assert [retriever._kinds[kind][g] for g in range(len(texts))] == eager
+    for a, article in enumerate(ix.articles):  # Pipeline._vocab: each article's terms
+        start = int(ix.article_offset[a])
+        assert pipeline._vocab[a] == frozenset().union(*(frozenset(s) for s in sequences[start:start + len(article.sentences)]))
+
+
+def test_sentence_chunks_arrays_equal_the_lists(pipeline):
+    ix = pipeline.index
+    lists: list[list[int]] = [[] for _ in range(ix.n_sentences)]
+    for chunk in ix.chunks:
+        base = ix.article_offset[ix._article_index(chunk.article_id)]
+        for local in chunk.sentence_ids:
+            lists[base + local].append(chunk.id)
+    assert [ix.sentence_chunks[g] for g in range(ix.n_sentences)] == lists
+    some = np.array([3, 0, ix.n_sentences - 1, 3])
+    assert ix.sentence_chunks.rows(some).tolist() == [c for g in some for c in lists[g]]
+    with pytest.raises(IndexError):
+        ix.sentence_chunks[ix.n_sentences]
+
+
+def test_vector_file_reads_any_rows_in_the_order_asked(tmp_path):
+    matrix = np.random.default_rng(2).normal(size=(50, 8)).astype(np.float32)
+    np.save(tmp_path / "v.npy", matrix)
+    rows = VectorFile(tmp_path / "v.npy")
+    for ask in ([7], [3, 4, 5, 6], [9, 2, 2, 30, 31, 0, 49], [-1, 0], np.array([], dtype=np.int64)):
+        assert np.array_equal(rows[ask], matrix[ask])
+    assert np.array_equal(rows[10:20], matrix[10:20]) and np.array_equal(rows[4], matrix[[4]])
+    with pytest.raises(IndexError):
+        rows[[50]]
+
+
+def test_lazy_rows_compute_once_and_stay_bounded():
+    made = []
+    rows = LazyRows(100, lambda i: made.append(i) or i * i, limit=10)
+    assert [rows[i] for i in (3, 3, -1)] == [9, 9, 9801] and made == [3, 99]
+    for i in range(40):
+        assert rows[i] == i * i
+    assert len(rows._rows) <= 10 and len(rows) == 100
+    small = LazyRows(5, lambda i: i, limit=10)  # at most limit rows: never dropped
+    assert list(small) == list(range(5)) and len(small._rows) == 5
+    with pytest.raises(IndexError):
+        small[5]
+    assert list(itertools.islice(rows, 3)) == [0, 1, 4]
+
+
+QUESTIONS = ["How much did Liaoning invest?", "Which provinces are driving digital transformation?",
+             "Where is the integrated AMT workshop?", "Who is FAW Jiefang a subsidiary of?",
+             "When were the robots tested in Changchun?", "What does the article say about football?",
+             "How much does the Marlow bridge cost?", "Who opened the bridge?", "robots robots digital economy"]
+
+
+@pytest.fixture(scope="module")
+def two_articles(tmp_path_factory, encoder):
+    """The bundled article and the Marlow fixture in one corpus: several articles and paragraphs."""
+    import shutil
+
+    from conftest import BUNDLED_CORPUS, ROOT
+    from bot.pipeline import Pipeline
+    from bot.settings import Settings
+
+    base = tmp_path_factory.mktemp("two")
+    shutil.copytree(BUNDLED_CORPUS, base / "corpus")
+    for path in (ROOT / "tests/fixtures/marlow").iterdir():
+        if path.suffix in (".md", ".txt"):
+            shutil.copy(path, base / "corpus" / path.name)
+    return Pipeline.open(Settings(corpus_dir=base / "corpus", index_dir=base / "index"), encoder=encoder)
+
+
+@pytest.mark.parametrize("which", ["pipeline", "two_articles"])
+def test_large_path_signals_equal_the_per_sentence_loop(request, monkeypatch, which):
+    """Above EXACT_LIMIT the lexical signals come from arrays for all candidates at once; they must be
+    the very numbers the per-sentence loop computes, for every sentence and for scattered subsets
+    (neighbours and paragraph-mates that are not candidates themselves)."""
+    from bot import retrieval
+    from bot.retrieval import SIGNALS
+
+    chosen = request.getfixturevalue(which)
+    r, n = chosen.retriever, chosen.index.n_sentences
+    columns = [SIGNALS.index(name) for name in ("coverage", "window", "paragraph", "entity", "bigram")]
+    queries = r.prepare(QUESTIONS)
+    subsets = [np.arange(n), np.arange(0, n, 3), np.array([n - 1, 0]) if n > 1 else np.arange(n)]
+    expected = [[r.features(q, np.sort(c))[:, columns] for c in subsets] for q in queries]
+    monkeypatch.setattr(retrieval, "EXACT_LIMIT", 0)
+    assert chosen.index.paragraph_runs is not None
+    for q, wanted in zip(queries, expected):
+        for c, want in zip(subsets, wanted):
+            assert np.array_equal(r.features(q, np.sort(c))[:, columns], want)
+
+
+@pytest.mark.parametrize("which", ["pipeline", "two_articles"])
+def test_pruned_answer_kinds_leave_the_top_k_unchanged(request, monkeypatch, which):
+    from bot import retrieval
+
+    chosen = request.getfixturevalue(which)
+    r = chosen.retriever
+    queries = r.prepare(QUESTIONS)
+    for k in (1, 3, 10):
+        expected = [[(h.sentence, h.score, h.signals) for h in r.rank_fused([(q, 1.0), (queries[0], 0.5)], k)]
+                    for q in queries]
+        with monkeypatch.context() as patch:
+            patch.setattr(retrieval, "EXACT_LIMIT", 0)
+            got = [[(h.sentence, h.score, h.signals) for h in r.rank_fused([(q, 1.0), (queries[0], 0.5)], k)]
+                   for q in queries]
+        assert [[(s, round(v, 5)) for s, v, _ in hits] for hits in got] == \
+               [[(s, round(v, 5)) for s, v, _ in hits] for hits in expected]
+        for hits, want in zip(got, expected):
+            for (_, _, signals), (_, _, wanted) in zip(hits, want):
+                assert signals["type"] == wanted["type"]
