@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from . import answer_types
+from . import answer_types, extract
 from .corpus import Article
 from .lexical import terms, words
 from .retrieval import Hit, Query
@@ -87,13 +87,27 @@ _CLAUSE_BREAK = re.compile(r",\s+(?:while|whereas|but|although|though|and)\b|;\s
 
 
 def short_answer(sentence: str, query: Query) -> tuple[int, int] | None:
+    """The short answer's (start, end) inside ``sentence``, or None when no span is clearly it.
+
+    The generic extractor (bot/extract.py) ranks the sentence's candidate spans for every question;
+    when the question asks for a known kind (amount, date, place, name...), the span of that kind
+    chosen below is one of its candidates, with features saying so; when the sentence has spans of
+    that kind but none answers, there is no short answer. It abstains when its best span is not
+    likely enough. Measured on SQuAD this beats the typed span alone (docs/quality.md)."""
+    typed = _typed_span(sentence, query) if query.kind else None
+    if typed is None and query.kind in answer_types.KINDS and answer_types.spans(sentence, query.kind):
+        # spans of the asked kind are here, yet none answers (each repeats the question, or sits in a
+        # clause about something else): the sentence does not say it, so no guess
+        return None
+    return extract.best_span(sentence, query, preferred=typed)
+
+
+def _typed_span(sentence: str, query: Query) -> tuple[int, int] | None:
     """The span of the wanted kind inside ``sentence`` nearest the question's words, or None.
 
     When the question names something (a place, a company) and the sentence has several clauses, the
     span must sit in a clause that mentions it: "Jilin trains experts, while Heilongjiang's economy is
     30 percent digital" does not say how much Jilin invested."""
-    if not query.kind:
-        return None
     question_words = set(words(query.text))
     candidates = [span for span in answer_types.spans(sentence, query.kind)
                   if answer_types.is_new(answer_types.span_words(sentence, span, query.kind), question_words)]

@@ -1,0 +1,229 @@
+"""Short-answer quality on the SQuAD v1.1 sample (issue 6, item 3): official token F1 / EM of the
+highlighted span, (a) inside the gold sentence (the extractor alone) and (b) inside the sentence the bot
+actually cites (real Retriever, one corpus per article, as ``articlebot eval`` runs it), overall and
+split typed/untyped, with the share of questions given a non-null span, on the fixed split of articles
+(A = the 1st, 3rd, 5th article of the file, B = the 2nd, 4th, 6th).
+
+    .venv/bin/python bench/short_answers.py [--cache /tmp/short_answers.pkl] [--sweep]
+
+Retrieval runs once and is cached (``--cache``); the extractor is re-run on every call, so extractor
+changes are measured in seconds. ``--sweep`` prints the F1/coverage trade-off over the threshold, with
+the threshold chosen on one half of the articles and scored on the other, both ways.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot import answer, answer_types, extract  # noqa: E402
+from bot.answer_types import KINDS  # noqa: E402
+from bot.lexical import STOPWORDS  # noqa: E402
+from bot.metrics import best_em_f1  # noqa: E402
+from bot.retrieval import Query  # noqa: E402
+
+SAMPLE = ROOT.parent / "shared" / "squad-sample" / "squad-dev-v1.1-sample.json"
+
+
+@dataclass
+class Row:
+    """One answerable question: its prepared query, the gold sentence, the sentence the bot cites."""
+
+    article: str
+    split: str
+    query: Query
+    golds: tuple[str, ...]
+    gold_sentence: str
+    cited_sentence: str
+    abstained: bool
+
+
+def collect(path: Path) -> list[Row]:
+    """Run the real pipeline over every answerable question of the sample, one corpus per article."""
+    from bot.embedding import shared_encoder
+    from bot.pipeline import RANK_DEPTH, Pipeline
+    from bot.settings import Settings
+    from bot.squad import sentence_at, squad_suite
+    from bot.store import embed_articles
+
+    suite = squad_suite(json.loads(path.read_text()), path)
+    encoder, settings = shared_encoder(), Settings()
+    order = list(suite.corpora)
+    rows: list[Row] = []
+    for number, key in enumerate(order):
+        (article,) = suite.corpora[key]
+        pipe = Pipeline(settings, embed_articles((article,), encoder, settings.chunk_tokens, settings.chunk_overlap),
+                        encoder)
+        cases = [c for c in suite.cases if c.corpus == key and c.turns[0].expect.gold_spans]
+        questions = [c.turns[0].question for c in cases]
+        queries = pipe.retriever.prepare(questions)
+        for case, query in zip(cases, queries):
+            expect = case.turns[0].expect
+            gold_index = sentence_at(article, expect.gold_spans[0][1])
+            hits = pipe.retriever.rank(query, RANK_DEPTH)
+            conf = answer.confidence(hits[0], query, pipe.missing(query, hits)) if hits else 0.0
+            cited = article.sentences[hits[0].index].text if hits else ""
+            rows.append(Row(key, "AB"[number % 2], query, expect.answers, article.sentences[gold_index].text,
+                            cited, conf < settings.abstain_threshold))
+        print(f"{key}: {len(cases)} questions", file=sys.stderr)
+    return rows
+
+
+MODE = "bot"  # "bot": answer.short_answer (typed path first); "generic": the extractor alone for every question
+
+
+WRONG_COST = 0.5  # a highlight sharing no word with the answer costs half of what a right one earns
+
+
+def score(rows: list[Row], which: str, threshold: float | None = None) -> dict[str, float]:
+    """Mean EM/F1 (null counts 0), coverage, share of wrong highlights (F1 = 0) and the utility
+    (mean of F1 - WRONG_COST * wrong over all questions) of the short answer on the ``which`` sentence."""
+    em = f1 = covered = wrong = 0.0
+    for row in rows:
+        sentence = row.gold_sentence if which == "gold" else row.cited_sentence
+        if MODE == "bot" and threshold is None:
+            span = answer.short_answer(sentence, row.query)
+        else:
+            preferred = answer._typed_span(sentence, row.query) if row.query.kind and MODE == "bot" else None
+            span = None if MODE == "bot" and row.query.kind in KINDS and not preferred and \
+                answer_types.spans(sentence, row.query.kind) else \
+                extract.best_span(sentence, row.query, threshold, preferred)
+        if which == "bot" and row.abstained:
+            span = None
+        if span:
+            e, f = best_em_f1(sentence[span[0]:span[1]], row.golds)
+            em, f1, covered, wrong = em + e, f1 + f, covered + 1, wrong + (f == 0)
+    n = max(1, len(rows))
+    return {"n": len(rows), "em": 100 * em / n, "f1": 100 * f1 / n, "coverage": 100 * covered / n,
+            "f1_answered": 100 * f1 / max(1, covered), "wrong": 100 * wrong / n,
+            "utility": 100 * (f1 - WRONG_COST * wrong) / n}
+
+
+def table(rows: list[Row]) -> None:
+    """The summary: gold sentence, cited sentence, and the bot's answer (abstentions count as null)."""
+    groups = {"all": rows, "typed": [r for r in rows if r.query.kind], "untyped": [r for r in rows if not r.query.kind],
+              "split A": [r for r in rows if r.split == "A"], "split B": [r for r in rows if r.split == "B"]}
+    print(f"{'sentence':<8} {'group':<8} {'n':>5} {'EM':>6} {'F1':>6} {'cover%':>7} {'F1|ans':>7}")
+    for which in ("gold", "cited", "bot"):
+        for name, group in groups.items():
+            s = score(group, which)
+            print(f"{which:<8} {name:<8} {s['n']:>5} {s['em']:>6.1f} {s['f1']:>6.1f} {s['coverage']:>7.1f} "
+                  f"{s['f1_answered']:>7.1f}")
+
+
+def sweep(rows: list[Row]) -> None:
+    """The F1/coverage trade-off over the threshold on expected F1 (gold sentences, all questions),
+    and the held-out check: the threshold with the best utility on one split, scored on the other."""
+    grid = [x / 20 for x in range(0, 13)]
+    print("threshold " + "".join(f"  {h}: F1  cover  wrong  util" for h in "AB"))
+    results = {}
+    for t in grid:
+        results[t] = {h: score([r for r in rows if r.split == h], "gold", t) for h in "AB"}
+        print(f"{t:>9.2f} " + "".join(f"  {results[t][h]['f1']:5.1f} {results[t][h]['coverage']:5.1f} "
+                                      f"{results[t][h]['wrong']:5.1f} {results[t][h]['utility']:5.1f}" for h in "AB"))
+    for fit_on, test in (("A", "B"), ("B", "A")):
+        best = max(grid, key=lambda t: results[t][fit_on]["utility"])
+        r = results[best][test]
+        print(f"threshold fitted on {fit_on}: {best}; held-out {test}: F1 {r['f1']:.1f}, coverage {r['coverage']:.1f}%, "
+              f"wrong {r['wrong']:.1f}%, utility {r['utility']:.1f}")
+
+
+def fit(rows: list[Row], split: str, l2: float = 1.0) -> dict[str, float]:
+    """Weights of the candidate features by conditional logit (softmax over one sentence's candidates)
+    with soft targets proportional to each candidate's squared F1 against the gold answers, on the gold
+    sentences of the questions of ``split``; L2-regularised, fitted with L-BFGS."""
+    import numpy as np
+    from scipy.optimize import minimize
+
+    from bot.metrics import f1_score
+    groups, names = [], {}
+    for row in rows:
+        if row.split != split:
+            continue
+        sentence, q = row.gold_sentence, row.query
+        preferred = answer._typed_span(sentence, q) if q.kind else None
+        toks, spans, feats = extract.candidate_features(sentence, q.text, q.terms, q.kind, preferred)
+        if not spans:
+            continue
+        target = np.array([max(f1_score(sentence[toks[i].start:toks[j - 1].end], g) for g in row.golds) ** 2
+                           for i, j in spans])
+        if target.max() <= 0:
+            continue
+        for f in feats:
+            for k in f:
+                names.setdefault(k, len(names))
+        groups.append((feats, target / target.sum()))
+    index = list(names)
+    mats = []
+    for feats, target in groups:
+        x = np.zeros((len(feats), len(names)))
+        for r, f in enumerate(feats):
+            for k, v in f.items():
+                x[r, names[k]] = v
+        mats.append((x, target))
+
+    def loss(w):
+        total, grad = l2 * w @ w / 2, l2 * w
+        for x, t in mats:
+            z = x @ w
+            z -= z.max()
+            p = np.exp(z)
+            p /= p.sum()
+            total -= t @ np.log(p + 1e-12)
+            grad = grad + x.T @ (p - t)
+        return total, grad
+
+    result = minimize(loss, np.zeros(len(names)), jac=True, method="L-BFGS-B")
+    return {k: round(float(v), 3) for k, v in zip(index, result.x) if abs(v) >= 0.001}
+
+
+def write_weights(weights: dict[str, float], split: str) -> None:
+    """Replace the WEIGHTS literal of bot/extract.py by ``weights`` (a few per line, sorted)."""
+    path = ROOT / "bot" / "extract.py"
+    text = path.read_text()
+    items = [f"{k!r}: {v}" for k, v in sorted(weights.items())]
+    lines = [", ".join(items[n:n + 4]) for n in range(0, len(items), 4)]
+    literal = "WEIGHTS: dict[str, float] = {\n" + "".join(f"    {line},\n" for line in lines) + "}\n"
+    start = text.index("WEIGHTS: dict[str, float] = {")
+    end = text.index("}\n", start) + 2
+    path.write_text(text[:start] + literal + text[end:])
+    print(f"weights fitted on split {split} written to {path}", file=sys.stderr)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sample", type=Path, default=SAMPLE)
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/short_answers.pkl"))
+    parser.add_argument("--sweep", action="store_true")
+    parser.add_argument("--fit", choices=("A", "B"), help="fit the feature weights on this split and print them")
+    parser.add_argument("--write", action="store_true", help="with --fit: store the weights in bot/extract.py")
+    parser.add_argument("--generic", action="store_true", help="the extractor alone, typed path off")
+    args = parser.parse_args()
+    global MODE
+    MODE = "generic" if args.generic else "bot"
+    if args.cache.exists():
+        rows = pickle.loads(args.cache.read_bytes())
+    else:
+        rows = collect(args.sample)
+        args.cache.write_bytes(pickle.dumps(rows))
+    if args.fit:
+        weights = fit(rows, args.fit)
+        if args.write:
+            write_weights(weights, args.fit)
+        print(json.dumps(weights, sort_keys=True))
+        extract.WEIGHTS.clear()
+        extract.WEIGHTS.update(weights)
+    table(rows)
+    if args.sweep:
+        sweep(rows)
+
+
+if __name__ == "__main__":
+    main()

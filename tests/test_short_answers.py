@@ -1,0 +1,87 @@
+"""Short answers (issue 6, item 3): the span highlighted inside the cited sentence, typed or generic,
+and None when nothing in the sentence is clearly the answer. Sentences and questions are written
+here, not taken from the SQuAD sample the extractor was fitted on."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bot import answer_types, extract
+from bot.answer import short_answer
+from bot.lexical import entity_terms, terms
+from bot.retrieval import Query
+
+
+def _query(question: str) -> Query:
+    return Query(question, tuple(dict.fromkeys(terms(question))), answer_types.question_type(question),
+                 tuple(entity_terms(question)), np.zeros(384, np.float32))
+
+
+def _short(sentence: str, question: str) -> str | None:
+    span = short_answer(sentence, _query(question))
+    return sentence[span[0]:span[1]] if span else None
+
+
+@pytest.mark.parametrize("sentence, question, expected", [
+    # what + verb: the object after the question's words
+    ("Last year the city council built a new public library next to the river.",
+     "What did the city council build next to the river?", "new public library"),
+    # why: the reason clause, cut at "because" rather than running on from the date before it
+    ("The factory closed in 2015 because demand for coal fell sharply.", "Why did the factory close?",
+     "demand for coal fell sharply"),
+    ("The tunnel was built to carry freight trains under the mountains.", "Why was the tunnel built?",
+     "carry freight trains under the mountains"),
+    # how: the manner phrase
+    ("Engineers repaired the dam using a new kind of concrete.", "How did engineers repair the dam?",
+     "using a new kind of concrete"),
+    # typed questions keep their kind's span
+    ("The bridge was designed by the architect Maria Lopez and opened in 1998.", "Who designed the bridge?",
+     "Maria Lopez"),
+    ("The bridge was designed by the architect Maria Lopez and opened in 1998.", "When did the bridge open?",
+     "1998"),
+])
+def test_span_answers_the_question(sentence, question, expected):
+    assert _short(sentence, question) == expected
+
+
+def test_typed_pattern_keeps_what_candidates_cannot_hold():
+    """A money amount with its conversion in brackets is one answer, brackets and all."""
+    sentence = "The regional government invested 3.5 billion yuan ($490 million) in new rail lines."
+    assert _short(sentence, "How much did the regional government invest?") == "3.5 billion yuan ($490 million)"
+
+
+def test_unrelated_question_gets_no_short_answer():
+    """Nothing of the question is in the sentence: no anchor, so no guess."""
+    sentence = "Shares rose 3 percent on Tuesday after the company reported higher profits."
+    assert _short(sentence, "What is the meaning of life?") is None
+
+
+def test_sentence_that_only_repeats_the_question_gets_no_short_answer():
+    assert _short("The harbour.", "What about the harbour?") is None
+
+
+def test_unclear_best_span_is_withheld():
+    """Below the threshold the extractor says nothing, above it it answers: the threshold is real."""
+    sentence = "Farmers in the valley mostly grow rice and tea."
+    query = _query("What do farmers in the valley grow?")
+    assert extract.best_span(sentence, query, threshold=1.01) is None
+    assert extract.best_span(sentence, query, threshold=0.0) is not None
+
+
+def test_spans_lie_inside_the_sentence_and_are_not_the_question():
+    sentence = "After the flood, volunteers from three nearby towns rebuilt the school within six months."
+    for question in ("Who rebuilt the school?", "What did the volunteers rebuild?", "How long did it take?",
+                     "Where did the volunteers come from?", "What happened after the flood?"):
+        span = short_answer(sentence, _query(question))
+        if span:
+            text = sentence[span[0]:span[1]]
+            assert 0 <= span[0] < span[1] <= len(sentence) and text.strip() == text
+            assert not set(terms(text)) <= set(terms(question))
+
+
+def test_bundled_article_amount_is_highlighted(pipeline):
+    answer = pipeline.answer("How much did Liaoning invest?")
+    assert answer.short_answer == "2 billion yuan ($278 million)"
+    start, end = answer.highlight
+    assert answer.citations[0].text[start:end] == answer.short_answer
