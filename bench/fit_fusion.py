@@ -38,15 +38,15 @@ def fit_rank(rows):
     return LogisticRegression(C=1.0, max_iter=3000).fit(X, y).coef_[0]
 
 
-CONF = ["dense", "window", "coverage", "maxsim", "entity", "missing", "margin"]
+CONF = ["dense", "window", "coverage", "maxsim", "entity", "missing", "rival", "no_number", "margin"]
 
 
 def conf_features(r, w):
     order, s = ranked(r, w)
     top = dict(zip(SIGNALS, r["feats"][order[0]]))
     margin = s[order[0]] - s[order[1]] if len(order) > 1 else 1.0
-    return [top["dense"], top["window"], top["coverage"], top["maxsim"], top["entity"], r["missing"], margin], \
-        not r["impossible"]
+    return [top["dense"], top["window"], top["coverage"], top["maxsim"], top["entity"], r["missing"],
+            r.get("rival", 0.0), r.get("no_number", 0.0), margin], not r["impossible"]
 
 
 def main(path):

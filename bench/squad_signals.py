@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.answer_types import has_number
 from bot.corpus import article_from_paragraphs
 from bot.embedding import shared_encoder
 from bot.pipeline import Pipeline
@@ -45,7 +46,9 @@ def main(paths: list[str], out: str) -> None:
             hits = retr.rank(query, 2)
             rows.append(dict(source=source, article=art["title"], question=question, kind=query.kind or "",
                              feats=feats, gold=gold, impossible=impossible, origin=origin,
-                             missing=pipe.missing(query, hits)))
+                             missing=pipe.missing(query, hits), rival=pipe.rival(query, hits),
+                             no_number=float(bool(hits) and query.kind in ("amount", "percent")
+                                             and not has_number(article.sentences[hits[0].index].text))))
         print(source, art["title"], len(qs), f"{time.time() - t:.1f}s", file=sys.stderr)
     np.save(out, np.array(rows, dtype=object), allow_pickle=True)
 

@@ -18,7 +18,8 @@ from .retrieval import Hit, Query
 
 # Confidence is a logistic function of the best hit's signals; see docs/quality.md for how these
 # coefficients and the default threshold were chosen on held-out data.
-CONFIDENCE_WEIGHTS = {"dense": 6.0, "window": 4.0, "coverage": 2.0, "maxsim": 2.0, "entity": 2.0, "missing": -4.0}
+CONFIDENCE_WEIGHTS = {"dense": 6.0, "window": 4.0, "coverage": 2.0, "maxsim": 2.0, "entity": 2.0, "missing": -4.0,
+                      "rival": -4.0, "no_number": -10.0}
 CONFIDENCE_BIAS = -7.6
 CITATION_MARGIN = 0.08  # further sentences are cited when they score this close to the best
 
@@ -71,12 +72,16 @@ def citation(article: Article, index: int, score: float) -> Citation:
     return Citation(article.title, article.id, index + 1, s.text, s.start, s.end, score, s.kind)
 
 
-def confidence(hit: Hit, query: Query, missing: float) -> float:
+def confidence(hit: Hit, query: Query, missing: float, rival: float = 0.0, text: str | None = None) -> float:
     """Probability-like trust in the best hit from its signals (``entity``: the question's names in the
     cited sentence itself) and the share of the question's names and numbers that occur nowhere in
-    the article (``missing``). Without token vectors (very large corpora) maxsim is approximated by
-    the pooled cosine, which it tracks closely."""
-    values = dict(hit.signals, missing=missing)
+    the article (``missing``), and whether the sentence is about a sibling of the question's name
+    (``rival``, bot/rivals.py); a question asking how much or how many is not answered by a sentence
+    ``text`` without any number (``no_number``). Without token vectors (very large corpora) maxsim
+    is approximated by the pooled cosine, which it tracks closely."""
+    no_number = query.kind in (answer_types.AMOUNT, answer_types.PERCENT) and text is not None \
+        and not answer_types.has_number(text)
+    values = dict(hit.signals, missing=missing, rival=rival, no_number=float(no_number))
     if query.tokens is None:
         values["maxsim"] = values.get("dense", 0.0)
     z = CONFIDENCE_BIAS + sum(w * values.get(name, 0.0) for name, w in CONFIDENCE_WEIGHTS.items())
@@ -156,13 +161,13 @@ def _clause_of(position: int, clauses: list[tuple[int, int]]) -> int:
 
 
 def compose(question: str, resolved: str, query: Query, hits: Sequence[Hit], articles: dict[str, Article],
-            missing: float, threshold: float, max_citations: int) -> Answer:
+            missing: float, threshold: float, max_citations: int, rival: float = 0.0) -> Answer:
     """Build the answer from ranked hits, abstaining when confidence is under ``threshold``."""
     if not hits:
         return Answer(question, resolved, "The article doesn't say anything about that.", None, True, 0.0, ())
     best = hits[0]
-    conf = confidence(best, query, missing)
     top = articles[best.article_id]
+    conf = confidence(best, query, missing, rival, top.sentences[best.index].text)
     if conf < threshold:
         closest = top.sentences[best.index]
         text = (f"The article doesn't say. The closest it comes is: \u201c{closest.text}\u201d "

@@ -179,3 +179,14 @@ def span_words(text: str, span: tuple[int, int], kind: str) -> tuple[str, ...]:
 def is_new(own: tuple[str, ...], question_words: set[str]) -> bool:
     """A span mostly made of the question's own words is what the question is about, not its answer."""
     return bool(own) and sum(w in question_words for w in own) * 2 < len(own)
+
+
+_ANY_NUMBER = re.compile(rf"\d|\b{_NUM}\b", re.IGNORECASE)
+
+
+def has_number(text: str) -> bool:
+    """Whether ``text`` states any quantity at all: a "how many" question is not answered by a
+    sentence without one, however well its words match."""
+    for start, end in sorted(spans(text, DATE), reverse=True):  # "Aug 5, 2024" counts nothing
+        text = text[:start] + text[end:]
+    return bool(_ANY_NUMBER.search(text))

@@ -156,8 +156,10 @@ class Conversation:
         for turn in reversed(self.turns):
             if turn.short_answer and (turn.kind == kind or (kind == at.NAME and turn.kind in (at.ORG, at.PERSON))):
                 return turn.short_answer
-            for source in (turn.resolved, *turn.cited[:1]):
-                spans = _name_spans(source) if kind == at.NAME else at.spans(source, kind)
+            for source, asked in ((turn.resolved, True), *((c, False) for c in turn.cited[:1])):
+                spans = (_topic_spans(source) if asked else _name_spans(source)) if kind == at.NAME \
+                    else [(a, b) for a, b in at.spans(source, kind)  # "Which city" is no place
+                          if source[a:b].split()[0].lower() not in _QUESTION_WORDS]
                 if spans:
                     start, end = spans[0]
                     return source[start:end]
@@ -175,6 +177,37 @@ def _fused(raw: str, resolved: str, mode: str) -> Resolution:
 def _name_spans(text: str) -> list[tuple[int, int]]:
     """Names in a question, minus the leading question word ("What", "How")."""
     return [(s, e) for s, e in at.spans(text, at.NAME) if text[s:e].lower() not in _QUESTION_WORDS]
+
+
+_NOT_NOUN = (r"(?:in|of|at|on|for|to|from|with|by|and|or|is|are|was|were|do|does|did|has|have|had|be|been|get|gets|"
+             r"the|a|an|that|this|which|where|who|whom|whose|when|what|why|how)")
+_DEFINITE = re.compile(rf"\b(?:the|that|this)(?:\s+(?!{_NOT_NOUN}\b)[a-z][\w-]*){{1,4}}"
+                       r"(?:\s+(?:in|of|at)\s+(?:the\s+)?[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*)?")
+
+
+def _topic_spans(question: str) -> list[tuple[int, int]]:
+    """What an earlier question was about, first mention first: its names and its definite noun phrases
+    ("the research center in Harbin"), so "Who runs it?" asks about the centre, not the city."""
+    names = _name_spans(question)
+    phrases = [_drop_trailing_verbs(question, m.span()) for m in _DEFINITE.finditer(question)]
+    phrases = [p for p in phrases if not any(s <= p[0] < e for s, e in names)]
+    kept = [n for n in names if not any(p[0] <= n[0] < p[1] for p in phrases)]
+    return sorted(kept + phrases)
+
+
+def _drop_trailing_verbs(text: str, span: tuple[int, int]) -> tuple[int, int]:
+    """"the company doing" -> "the company", "the photo taken" -> "the photo": a phrase ends at its noun."""
+    start, end = span
+    while True:
+        head, _, last = text[start:end].rpartition(" ")
+        if " " not in head and head.lower() in ("the", "that", "this") or not head:
+            return start, end
+        if not (last.endswith(("ing", "ed")) or last in _PARTICIPLES):
+            return start, end
+        end = start + len(head)
+
+
+_PARTICIPLES = frozenset("taken made done built given seen shown known held sold paid spent run set put found".split())
 
 
 def _is_bare_fragment(text: str) -> bool:

@@ -164,9 +164,9 @@ class Encoder:
             return self._onnx.encode(texts)
         return self.encode_reference(texts, progress)
 
-    def encode_with_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Unit vectors and per-text content token vectors (for MaxSim, see ``bot.token_match``), from
-        one forward pass: ONNX when attached, else sentence-transformers."""
+    def encode_with_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
+        """Unit vectors, per-text content token vectors and their word-piece ids (for MaxSim, see
+        ``bot.token_match``), from one forward pass: ONNX when attached, else sentence-transformers."""
         if self._onnx is not None and texts:
             return self._onnx.encode_with_tokens(texts)
         from .token_match import encode_with_tokens

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import shutil
 import uuid
 from collections.abc import Sequence
@@ -20,12 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .token_match import content_tokens
+
 log = logging.getLogger(__name__)
 
 MAX_LENGTH = 256  # the model's window (sentence_bert_config.json max_seq_length)
 OPSET = 17
 GRAPH_VERSION = "v2"  # outputs: pooled unit vector, token vectors (bump when the graph changes)
-_PUNCT = re.compile(r"^\W+$")
 
 
 def onnx_file(folder: Path, model_sha256: str) -> Path:
@@ -112,12 +112,13 @@ class OnnxEncoder:
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         """Unit vectors only (see :meth:`run`)."""
-        return self.run(texts, batch_size)[0]
+        return self.run(texts, batch_size)
 
     def encode_with_tokens(self, texts: Sequence[str], batch_size: int = 32
-                           ) -> tuple[np.ndarray, list[np.ndarray]]:
+                           ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
         """Unit vectors and, per text, its unit-length contextual token vectors without [CLS], [SEP]
-        and punctuation-only pieces: what ``bot.token_match.encode_with_tokens`` gives, without torch."""
+        and punctuation-only pieces, with their piece ids: what ``bot.token_match.encode_with_tokens``
+        gives, without torch."""
         return self.run(texts, batch_size, tokens=True)
 
     def run(self, texts: Sequence[str], batch_size: int = 32, tokens: bool = False):
@@ -127,6 +128,7 @@ class OnnxEncoder:
         order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
         out = np.zeros((len(encodings), 384), dtype=np.float32)
         mats: list[np.ndarray] = [np.zeros((0, 384), np.float32)] * len(encodings)
+        ids: list[np.ndarray] = [np.zeros(0, np.int32)] * len(encodings)
         wanted = ["embedding", "tokens"] if tokens else ["embedding"]
         for begin in range(0, len(order), batch_size):
             rows = order[begin: begin + batch_size]
@@ -140,18 +142,8 @@ class OnnxEncoder:
             out[rows] = result[0]
             if tokens:
                 for j, i in enumerate(rows):
-                    mats[i] = _content_tokens(encodings[i].tokens, result[1][j])
-        return (out, mats) if tokens else (out, None)
-
-
-def _content_tokens(pieces: Sequence[str], mat: np.ndarray) -> np.ndarray:
-    """Mirror of ``bot.token_match.content_tokens`` on tokenizer pieces."""
-    specials = ("[CLS]", "[SEP]", "[PAD]")
-    keep = [i for i, piece in enumerate(pieces) if piece not in specials and not _PUNCT.match(piece)]
-    if not keep:
-        keep = [i for i, piece in enumerate(pieces) if piece not in specials] or [0]
-    mat = np.asarray(mat[keep], dtype=np.float32)
-    return mat / np.maximum(np.linalg.norm(mat, axis=1, keepdims=True), 1e-12)
+                    mats[i], ids[i] = content_tokens(encodings[i].tokens, encodings[i].ids, result[1][j])
+        return (out, mats, ids) if tokens else out
 
 
 def load_onnx(onnx_path: Path, model_dir: Path) -> OnnxEncoder | None:

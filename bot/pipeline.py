@@ -18,6 +18,7 @@ from .embedding import Encoder, shared_encoder
 from .errors import BadQuestion
 from .lexical import LazyRows, entity_terms
 from .retrieval import Hit, Query, Retriever
+from .rivals import rivalled, sibling_map
 from .settings import Settings
 from .store import CorpusIndex, Report, open_index
 from .token_match import sentence_tokens
@@ -55,6 +56,7 @@ class Pipeline:
         ends = index.article_offset + [len(a.sentences) for a in index.articles]  # each article's terms, on first use
         self._vocab = LazyRows(len(index.articles), lambda a: self.retriever.lexical.terms_in(
             int(index.article_offset[a]), int(ends[a])))
+        self._siblings = LazyRows(len(index.articles), lambda a: sibling_map(s.text for s in index.articles[a].sentences))
 
     @classmethod
     def open(cls, settings: Settings, report: Report | None = None,
@@ -102,7 +104,8 @@ class Pipeline:
             query = queries[0][0]
             hits = self.retriever.rank_fused(queries, RANK_DEPTH)
             answer = compose(resolution.question, resolution.resolved, query, hits, self.articles,
-                             self.missing(query, hits), self.settings.abstain_threshold, self.settings.top_k)
+                             self.missing(query, hits), self.settings.abstain_threshold, self.settings.top_k,
+                             rival=self.rival(query, hits))
             if conversation is not None:
                 shown = {h.sentence for h in hits[:len(answer.citations)]}
                 conversation.record(Turn(resolution.question, resolution.resolved, hits, len(answer.citations),
@@ -141,3 +144,11 @@ class Pipeline:
             return 0.0
         vocab = self._vocab[self.retriever.index._article_index(hits[0].article_id)]
         return sum(t not in vocab for t in names) / len(names)
+
+    def rival(self, query: Query, hits) -> float:
+        """1 when the best sentence names a sibling of the question's name and not the name itself
+        (asked about Jilin, it speaks of Liaoning; see bot/rivals.py), else 0."""
+        if not hits or not query.entities:
+            return 0.0
+        siblings = self._siblings[self.retriever.index._article_index(hits[0].article_id)]
+        return float(rivalled(query.entities, self.retriever.index.sentence(hits[0].sentence)[1].text, siblings))

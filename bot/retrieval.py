@@ -37,7 +37,7 @@ class Weights:
     type: float = 0.45
     entity: float = 0.1
     bigram: float = 0.0
-    maxsim: float = 2.0
+    maxsim: float = 6.0
 
     def vector(self) -> np.ndarray:
         return np.array([getattr(self, name) for name in SIGNALS], dtype=np.float32)
@@ -64,6 +64,7 @@ class Query:
     entities: tuple[str, ...]
     vector: np.ndarray = field(repr=False, compare=False)
     tokens: np.ndarray | None = field(default=None, repr=False, compare=False)
+    token_ids: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 class Retriever:
@@ -94,11 +95,12 @@ class Retriever:
     def prepare(self, questions: Sequence[str]) -> list[Query]:
         """Embed all questions in one batch and analyse their terms and answer kind."""
         if self.tokens is not None:
-            vectors, token_mats = self.encoder.encode_with_tokens(list(questions))
+            vectors, token_mats, token_ids = self.encoder.encode_with_tokens(list(questions))
         else:
-            vectors, token_mats = self.encoder.encode(list(questions)), [None] * len(questions)
-        return [Query(q, tuple(dict.fromkeys(terms(q))), answer_types.question_type(q), tuple(entity_terms(q)), v, t)
-                for q, v, t in zip(questions, vectors, token_mats)]
+            vectors, token_mats, token_ids = self.encoder.encode(list(questions)), [None] * len(questions), \
+                [None] * len(questions)
+        return [Query(q, tuple(dict.fromkeys(terms(q))), answer_types.question_type(q), tuple(entity_terms(q)),
+                      v, t, i) for q, v, t, i in zip(questions, vectors, token_mats, token_ids)]
 
     def batch_search(self, questions: Sequence[str], k: int = 10) -> list[list[Hit]]:
         return [self.rank(query, k) for query in self.prepare(questions)]
@@ -156,7 +158,7 @@ class Retriever:
             # consecutive question terms found consecutive in the sentence ("mostly inland", "16 yard")
             bigram.append(len(pairs & self.sentence_bigrams[g]) / len(pairs) if pairs else 0.0)
         kind = self._kind_signal(query, candidates) if with_kind else np.zeros(len(candidates))
-        maxsim = (self.tokens.maxsim(query.tokens, candidates) if self.tokens is not None and query.tokens is not None
+        maxsim = (self.tokens.maxsim(query.tokens, candidates, query.token_ids) if self.tokens is not None and query.tokens is not None
                   else np.zeros(len(candidates), dtype=np.float32))
         return np.column_stack([dense[candidates], context, bm25, coverage, window, paragraph, kind, entity,
                                 bigram, maxsim]).astype(np.float32)
@@ -270,7 +272,7 @@ class Retriever:
             bar = np.partition(known, len(known) - k)[len(known) - k]
             if partial[order[done]] + gain < bar - 1e-4:  # margin: float32 sums in another order
                 break
-            block = order[done:done + max(k, 32)]
+            block = order[done:done + (k if done == 0 else 8)]  # small blocks: little filled past the end
             fill(block)
             known[block] = sum(w * (row[block] @ weights) for row, (_, w) in zip(rows, queries)) / total
             done += len(block)
@@ -347,8 +349,9 @@ def _scores_of(vectors: np.ndarray, owner: np.ndarray, ids: np.ndarray, vector: 
         counts = end - begin
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
         rows = np.repeat(begin - starts, counts) + np.arange(counts.sum())
-        out[ids] = np.maximum.reduceat(np.asarray(vectors[rows]) @ vector, starts)
-    out[out < -0.5] = 0.0  # as _max_by_owner does
+        best = np.maximum.reduceat(np.asarray(vectors[rows]) @ vector, starts)
+        best[best < -0.5] = 0.0  # as _max_by_owner does (only ids are written: the other pages of
+        out[ids] = best  # a million zeros are never touched)
     return out
 
 

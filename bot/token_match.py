@@ -15,6 +15,7 @@ import uuid
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -27,64 +28,99 @@ _PUNCT = re.compile(r"^\W+$")
 @dataclass(frozen=True)
 class TokenMatrix:
     """All sentences' token vectors in one float16 array; sentence ``i`` owns rows
-    ``offsets[i]:offsets[i+1]`` (unit length, [CLS]/[SEP] dropped)."""
+    ``offsets[i]:offsets[i+1]`` (unit length, [CLS]/[SEP] dropped); ``ids`` are the rows' word-piece ids."""
 
     vectors: np.ndarray
     offsets: np.ndarray
+    ids: np.ndarray
 
     @classmethod
-    def from_list(cls, mats: Sequence[np.ndarray]) -> TokenMatrix:
+    def from_list(cls, mats: Sequence[np.ndarray], ids: Sequence[np.ndarray]) -> TokenMatrix:
         sizes = [len(m) for m in mats]
         offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         dim = mats[0].shape[1] if mats else 384
         flat = np.vstack(mats).astype(np.float16) if sum(sizes) else np.zeros((0, dim), np.float16)
-        return cls(flat, offsets)
+        flat_ids = np.concatenate([np.asarray(i, np.int32) for i in ids]) if sum(sizes) else np.zeros(0, np.int32)
+        return cls(flat, offsets, flat_ids)
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
-    def maxsim(self, query_tokens: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """Mean over query tokens of the best cosine within each sentence in ``rows``."""
+    @cached_property
+    def idf(self) -> np.ndarray:
+        """Squared inverse sentence frequency of every word piece, indexed by piece id: a question
+        token that matches in every sentence ("the", "of", the article's own topic word) tells
+        sentences apart less than a rare one. Squared because the plain weighting left common pieces
+        too much say (docs/quality.md)."""
+        size = int(self.ids.max()) + 1 if len(self.ids) else 1
+        owner = np.repeat(np.arange(len(self)), np.diff(self.offsets))
+        pairs = np.unique(owner.astype(np.int64) * size + self.ids)  # each piece once per sentence
+        df = np.bincount((pairs % size).astype(np.int64), minlength=size)
+        return np.maximum(np.log((len(self) + 1) / (df + 0.5)), 0.0).astype(np.float32) ** 2
+
+    def weights(self, query_ids: np.ndarray | None, n_tokens: int) -> np.ndarray:
+        """Per-question-token weights summing to 1 (uniform without ids or when every weight is 0);
+        pieces unseen in the corpus weigh as much as the rarest possible piece."""
+        if query_ids is None or len(query_ids) != n_tokens:
+            return np.full(n_tokens, 1.0 / max(n_tokens, 1), np.float32)
+        table = self.idf
+        top = float(np.log((len(self) + 1) / 0.5)) ** 2
+        ids = np.asarray(query_ids, np.int64)
+        w = np.where(ids < len(table), table[np.minimum(ids, len(table) - 1)], top).astype(np.float32)
+        total = float(w.sum())
+        return w / total if total > 0 else np.full(n_tokens, 1.0 / max(n_tokens, 1), np.float32)
+
+    def maxsim(self, query_tokens: np.ndarray, rows: np.ndarray, query_ids: np.ndarray | None = None) -> np.ndarray:
+        """IDF-weighted mean over query tokens of the best cosine within each sentence in ``rows``."""
         out = np.zeros(len(rows), dtype=np.float32)
         if len(query_tokens) == 0:
             return out
         q = query_tokens.astype(np.float32)
+        w = self.weights(query_ids, len(q))
         for i, g in enumerate(rows):
             start, end = self.offsets[g], self.offsets[g + 1]
             if end > start:
-                out[i] = float((q @ self.vectors[start:end].astype(np.float32).T).max(axis=1).mean())
+                out[i] = float((q @ self.vectors[start:end].astype(np.float32).T).max(axis=1) @ w)
         return out
 
 
 def encode_with_tokens(model, texts: Sequence[str], batch_size: int = 64
-                       ) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Sentence vectors and token matrices from ONE forward pass of a SentenceTransformer."""
+                       ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
+    """Sentence vectors, token matrices and their word-piece ids from ONE forward pass of a
+    SentenceTransformer."""
     if not texts:
-        return np.zeros((0, 384), np.float32), []
+        return np.zeros((0, 384), np.float32), [], []
     outputs = model.encode(list(texts), output_value=None, batch_size=batch_size, convert_to_numpy=False,
                            show_progress_bar=False)
-    vectors, tokens = [], []
+    vectors, tokens, ids = [], [], []
     for text, out in zip(texts, outputs):
         vec = out["sentence_embedding"].float().numpy()
         vectors.append(vec / max(float(np.linalg.norm(vec)), 1e-12))
-        tokens.append(content_tokens(model, out))
-    return np.vstack(vectors).astype(np.float32), tokens
+        input_ids = out["input_ids"].tolist()
+        mat, kept = content_tokens(model.tokenizer.convert_ids_to_tokens(input_ids), input_ids,
+                                   out["token_embeddings"].float().numpy())
+        tokens.append(mat)
+        ids.append(kept)
+    return np.vstack(vectors).astype(np.float32), tokens, ids
 
 
-def content_tokens(model, out) -> np.ndarray:
-    """Unit-length token vectors without [CLS], [SEP] and punctuation-only word pieces."""
-    ids = out["input_ids"].tolist()
-    mat = out["token_embeddings"].float().numpy()
-    pieces = model.tokenizer.convert_ids_to_tokens(ids)
-    keep = [i for i, piece in enumerate(pieces) if piece not in ("[CLS]", "[SEP]", "[PAD]") and not _PUNCT.match(piece)]
+def content_tokens(pieces: Sequence[str], ids: Sequence[int], mat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unit-length token vectors without [CLS], [SEP], padding and punctuation-only word pieces, with
+    the kept pieces' ids (shared by the sentence-transformers and ONNX routes, so both agree)."""
+    specials = ("[CLS]", "[SEP]", "[PAD]")
+    keep = [i for i, piece in enumerate(pieces) if piece not in specials and not _PUNCT.match(piece)]
     if not keep:
-        keep = [i for i, piece in enumerate(pieces) if piece not in ("[CLS]", "[SEP]", "[PAD]")] or [0]
-    mat = mat[keep]
-    return mat / np.maximum(np.linalg.norm(mat, axis=1, keepdims=True), 1e-12)
+        keep = [i for i, piece in enumerate(pieces) if piece not in specials] or [0]
+    mat = np.asarray(mat[keep], dtype=np.float32)
+    return mat / np.maximum(np.linalg.norm(mat, axis=1, keepdims=True), 1e-12), np.asarray(ids, np.int32)[keep]
 
 
 TOKEN_LIMIT = 20_000  # sentences; above it token vectors would cost gigabytes and MaxSim is switched off
 TOKENS_FILE = "tokens.npz"
+
+
+class _Outdated(Exception):
+    """A tokens file in an older layout."""
 
 
 def sentence_tokens(index, encoder, folder: Path | None = None) -> TokenMatrix | None:
@@ -98,19 +134,23 @@ def sentence_tokens(index, encoder, folder: Path | None = None) -> TokenMatrix |
     if path is not None and path.exists():
         try:
             with np.load(path, allow_pickle=False) as data:
-                matrix = TokenMatrix(data["vectors"], data["offsets"])
-            if len(matrix) == len(texts) and matrix.vectors.shape[0] == matrix.offsets[-1]:
+                if "ids" not in data.files:  # written before piece ids were kept: recomputed below
+                    raise _Outdated
+                matrix = TokenMatrix(data["vectors"], data["offsets"], data["ids"])
+            if len(matrix) == len(texts) and matrix.vectors.shape[0] == matrix.offsets[-1] == len(matrix.ids):
                 return matrix
+            log.warning("token vectors in %s are damaged; computing them again", path)
+        except _Outdated:
+            log.info("token vectors in %s predate word-piece ids; computing them again", path)
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
-            pass  # damaged: computed again below
-        log.warning("token vectors in %s are damaged; computing them again", path)
-    _, mats = encoder.encode_with_tokens(texts)
-    matrix = TokenMatrix.from_list(mats)
+            log.warning("token vectors in %s are damaged; computing them again", path)
+    _, mats, ids = encoder.encode_with_tokens(texts)
+    matrix = TokenMatrix.from_list(mats, ids)
     if path is not None:
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
         try:
             with open(tmp, "wb") as handle:
-                np.savez(handle, vectors=matrix.vectors, offsets=matrix.offsets)
+                np.savez(handle, vectors=matrix.vectors, offsets=matrix.offsets, ids=matrix.ids)
             os.replace(tmp, path)
         except OSError as exc:  # a read-only index still answers; it just recomputes next start
             tmp.unlink(missing_ok=True)

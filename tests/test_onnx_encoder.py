@@ -108,9 +108,10 @@ def test_onnx_token_vectors_match_sentence_transformers(encoder, onnx_encoder):
 
     texts = ["How much did Liaoning invest?", "Heilongjiang's digital economy: about 30 percent of GDP.",
              "Robots automatically grab parts at the integrated AMT workshop of FAW Jiefang Automotive Co."]
-    ref_vectors, ref_tokens = encode_with_tokens(encoder.model, texts)
-    vectors, tokens = onnx_encoder.encode_with_tokens(texts)
+    ref_vectors, ref_tokens, ref_ids = encode_with_tokens(encoder.model, texts)
+    vectors, tokens, ids = onnx_encoder.encode_with_tokens(texts)
     assert np.min(np.sum(vectors * ref_vectors, axis=1)) >= 0.999
-    for ours, theirs in zip(tokens, ref_tokens):
+    for ours, theirs, our_ids, their_ids in zip(tokens, ref_tokens, ids, ref_ids):
         assert ours.shape == theirs.shape
+        assert our_ids.tolist() == their_ids.tolist() and len(our_ids) == len(ours)
         assert np.min(np.sum(ours * theirs, axis=1)) >= 0.999
