@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.answer_types import has_number
+from bot.answer_types import asks_count, has_number
 from bot.corpus import article_from_paragraphs
+from bot.squad import gold_offset, sentence_at
 from bot.embedding import shared_encoder
 from bot.pipeline import Pipeline
 from bot.settings import Settings
@@ -36,18 +37,24 @@ def main(paths: list[str], out: str) -> None:
         retr = pipe.retriever
         qs = [(q["question"], [a["text"] for a in q.get("answers", [])], bool(q.get("is_impossible")), "squad")
               for p in art["paragraphs"] for q in p["qas"]]
+        # the stricter gold of `articlebot eval`: the sentence holding an answer's answer_start
+        starts = [{sentence_at(article, o) for a in q.get("answers", [])
+                   if (o := gold_offset(article, i, p["context"], a["answer_start"], a["text"])) is not None}
+                  for i, p in enumerate(art["paragraphs"]) for q in p["qas"]]
         foreign = [q for title, q in all_questions if title != art["title"]]
         qs += [(q, [], True, "foreign") for q in rng.sample(foreign, 60)]
+        starts += [set()] * 60
         queries = retr.prepare([q for q, *_ in qs])
         cand = np.arange(retr.index.n_sentences)
-        for (question, golds, impossible, origin), query in zip(qs, queries):
+        for (question, golds, impossible, origin), query, held in zip(qs, queries, starts):
             feats = retr.features(query, cand)
             gold = np.array([any(g.lower() in s.text.lower() for g in golds) for s in article.sentences])
             hits = retr.rank(query, 2)
             rows.append(dict(source=source, article=art["title"], question=question, kind=query.kind or "",
                              feats=feats, gold=gold, impossible=impossible, origin=origin,
+                             gold_start=np.isin(np.arange(len(article.sentences)), sorted(held - {None})),
                              missing=pipe.missing(query, hits), rival=pipe.rival(query, hits),
-                             no_number=float(bool(hits) and query.kind in ("amount", "percent")
+                             no_number=float(bool(hits) and asks_count(question)
                                              and not has_number(article.sentences[hits[0].index].text))))
         print(source, art["title"], len(qs), f"{time.time() - t:.1f}s", file=sys.stderr)
     np.save(out, np.array(rows, dtype=object), allow_pickle=True)

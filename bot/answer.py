@@ -76,11 +76,10 @@ def confidence(hit: Hit, query: Query, missing: float, rival: float = 0.0, text:
     """Probability-like trust in the best hit from its signals (``entity``: the question's names in the
     cited sentence itself) and the share of the question's names and numbers that occur nowhere in
     the article (``missing``), and whether the sentence is about a sibling of the question's name
-    (``rival``, bot/rivals.py); a question asking how much or how many is not answered by a sentence
-    ``text`` without any number (``no_number``). Without token vectors (very large corpora) maxsim
+    (``rival``, bot/rivals.py); a question asking how many is not answered by a sentence ``text``
+    without any number (``no_number``). Without token vectors (very large corpora) maxsim
     is approximated by the pooled cosine, which it tracks closely."""
-    no_number = query.kind in (answer_types.AMOUNT, answer_types.PERCENT) and text is not None \
-        and not answer_types.has_number(text)
+    no_number = text is not None and answer_types.asks_count(query.text) and not answer_types.has_number(text)
     values = dict(hit.signals, missing=missing, rival=rival, no_number=float(no_number))
     if query.tokens is None:
         values["maxsim"] = values.get("dense", 0.0)
@@ -91,20 +90,21 @@ def confidence(hit: Hit, query: Query, missing: float, rival: float = 0.0, text:
 _CLAUSE_BREAK = re.compile(r",\s+(?:while|whereas|but|although|though|and)\b|;\s|\s[\u2014\u2013-]\s")
 
 
-def short_answer(sentence: str, query: Query) -> tuple[int, int] | None:
+def short_answer(sentence: str, query: Query, vectors: tuple | None = None) -> tuple[int, int] | None:
     """The short answer's (start, end) inside ``sentence``, or None when no span is clearly it.
 
     The generic extractor (bot/extract.py) ranks the sentence's candidate spans for every question;
     when the question asks for a known kind (amount, date, place, name...), the span of that kind
     chosen below is one of its candidates, with features saying so; when the sentence has spans of
     that kind but none answers, there is no short answer. It abstains when its best span is not
-    likely enough. Measured on SQuAD this beats the typed span alone (docs/quality.md)."""
+    likely enough. Measured on SQuAD this beats the typed span alone (docs/quality.md). ``vectors``:
+    the sentence's token vectors and piece ids (bot/soft_anchors.py), when the index keeps them."""
     typed = _typed_span(sentence, query) if query.kind else None
     if typed is None and query.kind in answer_types.KINDS and answer_types.spans(sentence, query.kind):
         # spans of the asked kind are here, yet none answers (each repeats the question, or sits in a
         # clause about something else): the sentence does not say it, so no guess
         return None
-    return extract.best_span(sentence, query, preferred=typed)
+    return extract.best_span(sentence, query, preferred=typed, vectors=vectors)
 
 
 def _typed_span(sentence: str, query: Query) -> tuple[int, int] | None:
@@ -161,8 +161,9 @@ def _clause_of(position: int, clauses: list[tuple[int, int]]) -> int:
 
 
 def compose(question: str, resolved: str, query: Query, hits: Sequence[Hit], articles: dict[str, Article],
-            missing: float, threshold: float, max_citations: int, rival: float = 0.0) -> Answer:
-    """Build the answer from ranked hits, abstaining when confidence is under ``threshold``."""
+            missing: float, threshold: float, max_citations: int, rival: float = 0.0, tokens=None) -> Answer:
+    """Build the answer from ranked hits, abstaining when confidence is under ``threshold``;
+    ``tokens``: the index's TokenMatrix, whose rows for the cited sentence help the short answer."""
     if not hits:
         return Answer(question, resolved, "The article doesn't say anything about that.", None, True, 0.0, ())
     best = hits[0]
@@ -175,7 +176,10 @@ def compose(question: str, resolved: str, query: Query, hits: Sequence[Hit], art
         return Answer(question, resolved, text, None, True, conf, ())
     chosen = [h for h in hits[:max_citations] if h is best or h.score >= best.score - CITATION_MARGIN]
     citations = tuple(citation(articles[h.article_id], h.index, h.score) for h in chosen)
-    span = short_answer(citations[0].text, query)
+    rows = (int(tokens.offsets[best.sentence]), int(tokens.offsets[best.sentence + 1])) \
+        if tokens is not None and 0 <= best.sentence < len(tokens) else None
+    span = short_answer(citations[0].text, query,
+                        (tokens.vectors[rows[0]:rows[1]], tokens.ids[rows[0]:rows[1]]) if rows else None)
     short = citations[0].text[span[0]:span[1]] if span else None
     text = " ".join(c.text for c in citations)
     return Answer(question, resolved, text, short, False, conf, citations, span)

@@ -181,12 +181,20 @@ def is_new(own: tuple[str, ...], question_words: set[str]) -> bool:
     return bool(own) and sum(w in question_words for w in own) * 2 < len(own)
 
 
-_ANY_NUMBER = re.compile(rf"\d|\b{_NUM}\b", re.IGNORECASE)
+_ANY_NUMBER = re.compile(rf"\d|\b(?:{_NUM}|several|many|few|numerous|multiple|countless)\b", re.IGNORECASE)
+_COUNT_QUESTION = re.compile(r"\bhow many\b|\b(?:what|which) (?:percent|percentage|proportion|share)\b", re.IGNORECASE)
+
+
+def asks_count(question: str) -> bool:
+    """"How many …?" or "What percentage …?": questions only a stated quantity answers ("how much" and
+    "how long" are left out: "how much support", "for almost a month")."""
+    return bool(_COUNT_QUESTION.search(question))
 
 
 def has_number(text: str) -> bool:
-    """Whether ``text`` states any quantity at all: a "how many" question is not answered by a
-    sentence without one, however well its words match."""
-    for start, end in sorted(spans(text, DATE), reverse=True):  # "Aug 5, 2024" counts nothing
-        text = text[:start] + text[end:]
+    """Whether ``text`` states any quantity at all ("several" counts; a calendar date does not): a
+    "how many" question is not answered by a sentence without one, however well its words match."""
+    for start, end in sorted(spans(text, DATE), reverse=True):  # "Aug 5, 2024" counts nothing; "1990" may
+        if re.search(r"[A-Za-z]", text[start:end]):
+            text = text[:start] + text[end:]
     return bool(_ANY_NUMBER.search(text))
