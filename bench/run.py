@@ -78,8 +78,12 @@ def rows_for(results: dict) -> list[tuple[str, str, str, str]]:
              f"{lat['end_to_end']['p50_ms']:.1f} / {lat['end_to_end']['p95_ms']:.1f} ms", "p95 <= 50 ms",
              _ok(lat["end_to_end"]["p95_ms"] <= 50)),
         ]
+        cpu = lat.get("end_to_end, CPU time of the process")
+        if cpu:  # what the answer costs without waiting for a core (the machine is shared)
+            rows.append(("    CPU time (all threads) per answer, p50 / p95",
+                         f"{cpu['p50_ms']:.1f} / {cpu['p95_ms']:.1f} ms", "", ""))
         rows += [(f"    {name}, p50 / p95", f"{v['p50_ms']:.1f} / {v['p95_ms']:.1f} ms", "", "")
-                 for name, v in lat.items() if name not in ("end_to_end", "bm25_top200")]
+                 for name, v in lat.items() if not name.startswith(("end_to_end", "bm25_top200"))]
         rows += [
             ("  BM25 scores + top 200, p50 / p95",
              f"{lat['bm25_top200']['p50_ms']:.1f} / {lat['bm25_top200']['p95_ms']:.1f} ms", "<= 50 ms",
