@@ -27,6 +27,7 @@ _MONEY = re.compile(
     re.IGNORECASE)
 _PERCENT_RE = re.compile(rf"(?:about |around |nearly |almost |over |more than )?{_NUM}\s?(?:%|percent\b|per cent\b|percentage points?\b)",
                          re.IGNORECASE)
+_NUMBER_GUARD = re.compile(rf"\d|\b(?:{_NUMBER_WORDS})", re.IGNORECASE)
 _QUANTITY = re.compile(rf"\b{_NUM}(?:\s{_SCALE})?(?:\s(?:[a-z]+))?", re.IGNORECASE)
 _MONTHS = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
 _DATE_RE = re.compile(
@@ -80,6 +81,8 @@ def spans(text: str, kind: str) -> list[tuple[int, int]]:
                 and text[a:b].rsplit(" ", 1)[-1].lower().rstrip("s") in (head, head.rstrip("s"))]
     if kind == DATE:
         return [m.span() for m in _DATE_RE.finditer(text)]
+    if kind in (AMOUNT, PERCENT) and not _NUMBER_GUARD.search(text):
+        return []  # every amount pattern needs a digit or a number word: skip the costly regexes
     dates = [m.span() for m in _DATE_RE.finditer(text)]
     found = [span for span in _spans(text, kind) if not any(a < span[1] and span[0] < b for a, b in dates)]
     if kind == AMOUNT:  # a bare year is a date, not an amount
