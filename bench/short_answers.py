@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot import answer, answer_types, extract  # noqa: E402
+from bot import answer, answer_types, extract, soft_anchors  # noqa: E402
 from bot.answer_types import KINDS  # noqa: E402
 from bot.lexical import STOPWORDS  # noqa: E402
 from bot.metrics import best_em_f1  # noqa: E402
@@ -76,6 +76,23 @@ def collect(path: Path) -> list[Row]:
     return rows
 
 
+VECTORS: dict[str, tuple] = {}  # sentence -> (token vectors, piece ids); empty: soft-anchor features off
+
+
+def sentence_vectors(rows: list[Row], cache: Path) -> dict[str, tuple]:
+    """Token vectors and piece ids of every gold and cited sentence, as the index stores them
+    (``encode_with_tokens``), cached next to the retrieval cache."""
+    if cache.exists():
+        return pickle.loads(cache.read_bytes())
+    from bot.embedding import shared_encoder
+
+    texts = sorted({r.gold_sentence for r in rows} | {r.cited_sentence for r in rows if r.cited_sentence})
+    _, mats, ids = shared_encoder().encode_with_tokens(texts)
+    out = {t: (m.astype("float16"), i) for t, m, i in zip(texts, mats, ids)}
+    cache.write_bytes(pickle.dumps(out))
+    return out
+
+
 MODE = "bot"  # "bot": answer.short_answer (typed path first); "generic": the extractor alone for every question
 
 
@@ -89,12 +106,12 @@ def score(rows: list[Row], which: str, threshold: float | None = None) -> dict[s
     for row in rows:
         sentence = row.gold_sentence if which == "gold" else row.cited_sentence
         if MODE == "bot" and threshold is None:
-            span = answer.short_answer(sentence, row.query)
+            span = answer.short_answer(sentence, row.query, VECTORS.get(sentence))
         else:
             preferred = answer._typed_span(sentence, row.query) if row.query.kind and MODE == "bot" else None
             span = None if MODE == "bot" and row.query.kind in KINDS and not preferred and \
                 answer_types.spans(sentence, row.query.kind) else \
-                extract.best_span(sentence, row.query, threshold, preferred)
+                extract.best_span(sentence, row.query, threshold, preferred, VECTORS.get(sentence))
         if which == "bot" and row.abstained:
             span = None
         if span:
@@ -149,7 +166,9 @@ def fit(rows: list[Row], split: str, l2: float = 1.0) -> dict[str, float]:
             continue
         sentence, q = row.gold_sentence, row.query
         preferred = answer._typed_span(sentence, q) if q.kind else None
-        toks, spans, feats = extract.candidate_features(sentence, q.text, q.terms, q.kind, preferred)
+        vec = VECTORS.get(sentence)
+        sims = soft_anchors.word_sims(sentence, vec[0], vec[1], q) if vec is not None else None
+        toks, spans, feats = extract.candidate_features(sentence, q.text, q.terms, q.kind, preferred, sims)
         if not spans:
             continue
         target = np.array([max(f1_score(sentence[toks[i].start:toks[j - 1].end], g) for g in row.golds) ** 2
@@ -205,6 +224,7 @@ def main() -> None:
     parser.add_argument("--fit", choices=("A", "B"), help="fit the feature weights on this split and print them")
     parser.add_argument("--write", action="store_true", help="with --fit: store the weights in bot/extract.py")
     parser.add_argument("--generic", action="store_true", help="the extractor alone, typed path off")
+    parser.add_argument("--no-soft", action="store_true", help="soft-anchor (token vector) features off")
     args = parser.parse_args()
     global MODE
     MODE = "generic" if args.generic else "bot"
@@ -213,6 +233,8 @@ def main() -> None:
     else:
         rows = collect(args.sample)
         args.cache.write_bytes(pickle.dumps(rows))
+    if not args.no_soft:
+        VECTORS.update(sentence_vectors(rows, args.cache.with_suffix(".vectors.pkl")))
     if args.fit:
         weights = fit(rows, args.fit)
         if args.write:

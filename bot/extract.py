@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from . import answer_types
+from .soft_anchors import WordSims, word_sims
 from .lexical import STOPWORDS, terms
 
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:[.,'’&-][A-Za-z0-9]+)*\.?|[$€£¥%]|[^\sA-Za-z0-9]")
@@ -45,36 +46,43 @@ WH = ("who", "when", "where", "why", "how", "which", "what")
 
 # Fitted by bench/short_answers.py --fit on split A (see the module docstring); names are feature keys.
 WEIGHTS: dict[str, float] = {
-    'after:auxiliary': 0.402, 'after:clause': -0.35, 'after:determiner': -0.404, 'after:edge': 0.816,
-    'after:function': -0.31, 'after:mark': 0.055, 'after:pause': 0.271, 'after:preposition': -0.143,
-    'after:question_word': 0.266, 'after:verbish': -0.278, 'after:word': -0.327, 'before:auxiliary': -0.294,
-    'before:clause': -0.1, 'before:determiner': -0.065, 'before:edge': 0.37, 'before:function': 0.034,
-    'before:mark': 0.326, 'before:pause': -0.026, 'before:preposition': 0.28, 'before:question_word': -0.22,
-    'before:verbish': -0.098, 'before:word': -0.208, 'chosen_exact': 0.214, 'chosen_overlap': 0.061,
-    'head_after': 1.355, 'head_inside': 1.157, 'how:after_reason_word': -0.028, 'how:all_capitalised': -0.148,
-    'how:capitalised': -1.115, 'how:digit': 0.419, 'how:first_verbish': -0.289, 'how:len1': 0.374,
-    'how:len2': -0.037, 'how:len3': -0.04, 'how:len4': -0.297, 'inner_and': 0.068,
-    'inner_function_words': -0.199, 'inner_verbish': -0.098, 'len1': 0.185, 'len2': 0.163,
-    'len3': 0.109, 'len4': 0.092, 'len5': -0.102, 'len6': -0.448,
-    'log_distance': -0.708, 'matched_inside': 0.483, 'matched_left_share': -0.009, 'near_left': 0.327,
-    'near_right': 0.036, 'sentence_start': 0.37, 'typed_exact': -0.077, 'typed_inside': 0.576,
-    'typed_overlap': 2.641, 'what:after_reason_word': -0.336, 'what:all_capitalised': -0.058, 'what:capitalised': 0.994,
-    'what:digit': 0.494, 'what:first_verbish': -0.386, 'what:len1': 0.106, 'what:len2': 0.099,
-    'what:len3': -0.044, 'what:len4': -0.162, 'when:after_reason_word': -0.419, 'when:all_capitalised': 0.456,
-    'when:capitalised': 0.462, 'when:digit': 1.091, 'when:first_verbish': 0.021, 'when:len1': 0.318,
-    'when:len2': 0.181, 'when:len3': -0.003, 'when:len4': -0.496, 'where:after_reason_word': 0.088,
-    'where:all_capitalised': 0.198, 'where:capitalised': 0.186, 'where:digit': 0.092, 'where:first_verbish': 0.405,
-    'where:len1': 0.087, 'where:len2': -0.109, 'where:len3': -0.086, 'where:len4': 0.108,
-    'which:after_reason_word': 0.311, 'which:all_capitalised': -0.374, 'which:capitalised': 2.443, 'which:digit': -0.236,
-    'which:first_verbish': -0.647, 'which:len1': -0.021, 'which:len2': 0.079, 'which:len3': -0.03,
-    'which:len4': -0.028, 'who:after_reason_word': -0.311, 'who:all_capitalised': -0.33, 'who:capitalised': 1.343,
-    'who:digit': -0.569, 'who:first_verbish': -0.077, 'who:len1': -0.12, 'who:len2': 0.158,
-    'who:len3': 0.046, 'who:len4': -0.084, 'why:after_reason_word': 0.432, 'why:all_capitalised': -0.143,
-    'why:capitalised': -0.224, 'why:digit': -0.104, 'why:first_verbish': -0.177, 'why:len1': -0.559,
-    'why:len2': -0.207, 'why:len3': 0.266, 'why:len4': 0.501, 'window_matches': 0.83,
+    'after:auxiliary': 0.479, 'after:clause': -0.34, 'after:determiner': -0.497, 'after:edge': 0.871,
+    'after:function': -0.264, 'after:mark': 0.155, 'after:pause': 0.31, 'after:preposition': -0.195,
+    'after:question_word': 0.22, 'after:verbish': -0.381, 'after:word': -0.359, 'before:auxiliary': -0.343,
+    'before:clause': -0.071, 'before:determiner': -0.011, 'before:edge': 0.384, 'before:function': 0.005,
+    'before:mark': 0.372, 'before:pause': -0.146, 'before:preposition': 0.293, 'before:question_word': -0.163,
+    'before:verbish': -0.168, 'before:word': -0.153, 'chosen_exact': 0.244, 'chosen_overlap': -0.017,
+    'head_after': 1.113, 'head_inside': 0.334, 'head_sim_after': 0.609, 'head_sim_max': 2.232,
+    'how:after_reason_word': 0.006, 'how:all_capitalised': -0.007, 'how:capitalised': -0.906, 'how:digit': 0.075,
+    'how:first_verbish': -0.327, 'how:len1': 0.333, 'how:len2': 0.036, 'how:len3': -0.034,
+    'how:len4': -0.335, 'how:wh_sim_max': 2.014, 'how:wh_sim_mean': 2.2, 'inner_and': 0.089,
+    'inner_function_words': -0.564, 'inner_verbish': -0.124, 'len1': 0.266, 'len2': 0.207,
+    'len3': 0.063, 'len4': 0.103, 'len5': -0.113, 'len6': -0.526,
+    'log_distance': -0.569, 'matched_inside': 0.406, 'matched_left_share': -0.011, 'near_left': 0.362,
+    'near_right': 0.005, 'sentence_start': 0.384, 'soft_inside_max': -0.027, 'soft_inside_mean': -0.344,
+    'soft_left': 0.271, 'soft_log_distance': -0.065, 'soft_right': 0.272, 'soft_window': -0.87,
+    'typed_exact': -0.065, 'typed_inside': 0.374, 'typed_overlap': 2.357, 'what:after_reason_word': -0.273,
+    'what:all_capitalised': -0.004, 'what:capitalised': 1.044, 'what:digit': 0.404, 'what:first_verbish': -0.404,
+    'what:len1': 0.158, 'what:len2': 0.118, 'what:len3': -0.005, 'what:len4': -0.27,
+    'what:wh_sim_max': 1.025, 'what:wh_sim_mean': 1.379, 'when:after_reason_word': -0.313, 'when:all_capitalised': 0.389,
+    'when:capitalised': 0.433, 'when:digit': 1.14, 'when:first_verbish': -0.157, 'when:len1': 0.356,
+    'when:len2': 0.05, 'when:len3': -0.03, 'when:len4': -0.376, 'when:wh_sim_max': 0.443,
+    'when:wh_sim_mean': 0.512, 'where:after_reason_word': 0.054, 'where:all_capitalised': 0.259, 'where:capitalised': 0.103,
+    'where:digit': 0.115, 'where:first_verbish': 0.243, 'where:len1': 0.039, 'where:len2': -0.095,
+    'where:len3': -0.143, 'where:len4': 0.199, 'where:wh_sim_max': 0.205, 'where:wh_sim_mean': 0.133,
+    'which:after_reason_word': 0.334, 'which:all_capitalised': -0.145, 'which:capitalised': 2.025, 'which:digit': -0.111,
+    'which:first_verbish': -0.746, 'which:len1': 0.068, 'which:len2': 0.141, 'which:len3': -0.08,
+    'which:len4': -0.13, 'which:wh_sim_max': 0.55, 'which:wh_sim_mean': 0.623, 'who:after_reason_word': -0.312,
+    'who:all_capitalised': -0.262, 'who:capitalised': 1.455, 'who:digit': -0.653, 'who:first_verbish': -0.413,
+    'who:len1': -0.036, 'who:len2': 0.188, 'who:len3': 0.023, 'who:len4': -0.175,
+    'who:wh_sim_max': 0.546, 'who:wh_sim_mean': 0.777, 'why:after_reason_word': 0.545, 'why:all_capitalised': -0.153,
+    'why:capitalised': -0.24, 'why:digit': -0.135, 'why:first_verbish': -0.153, 'why:len1': -0.652,
+    'why:len2': -0.231, 'why:len3': 0.331, 'why:len4': 0.552, 'why:wh_sim_max': 0.045,
+    'why:wh_sim_mean': -0.146, 'window_matches': 1.101,
 }
 POOL, SHORTLIST = 60, 15  # spans kept for the expectation; spans it is computed for
-THRESHOLD = 0.25  # minimum expected F1 of the best span (chosen on split A, checked on split B)
+SOFT_MATCH: float | None = 0.6  # token cosine from which a sentence word anchors like the question's own (on A)
+THRESHOLD = 0.20  # minimum expected F1 of the best span: utility is flat over 0.18-0.25 on split A (docs)
 
 
 @dataclass(frozen=True)
@@ -153,7 +161,8 @@ def _edge_ok(tok: Token, first: bool) -> bool:
 
 
 def features(toks: list[Token], span: tuple[int, int], wh: str, head: str | None,
-             typed: list[tuple[int, int]], preferred: tuple[int, int] | None) -> dict[str, float]:
+             typed: list[tuple[int, int]], preferred: tuple[int, int] | None,
+             sims: WordSims | None = None) -> dict[str, float]:
     """What a candidate span looks like and where it sits relative to the question's words;
     ``typed``: character spans of the kind the question asks for (answer_types), when it has one;
     ``preferred``: the one of them that the typed path (answer.short_answer) chose."""
@@ -202,7 +211,35 @@ def features(toks: list[Token], span: tuple[int, int], wh: str, head: str | None
     if preferred:
         f["chosen_exact"] = float((start, end) == preferred)
         f["chosen_overlap"] = float(preferred[0] < end and start < preferred[1])
+    if sims is not None:
+        _soft_features(f, toks, span, wh, sims)
     return f
+
+
+def _soft_features(f: dict[str, float], toks: list[Token], span: tuple[int, int], wh: str, sims: WordSims) -> None:
+    """Token-vector features (bot/soft_anchors.py): answers are near words that mean what the
+    question says (paraphrase included) without meaning it themselves, and look like the wh-word's and
+    the head noun's kind."""
+    i, j = span
+    inside = [t.start for t in toks[i:j] if t.word and t.start in sims.question]
+    if not inside:
+        return
+    q_in = [sims.question[s] for s in inside]
+    f["soft_inside_mean"] = sum(q_in) / len(q_in)
+    f["soft_inside_max"] = max(q_in)
+    words = [(k, sims.question[t.start]) for k, t in enumerate(toks) if t.word and t.start in sims.question]
+    left = [q for k, q in words if i - 3 <= k < i]
+    right = [q for k, q in words if j <= k < j + 3]
+    f["soft_left"] = max(left, default=0.0)
+    f["soft_right"] = max(right, default=0.0)
+    strong = [k for k, q in words if q >= 0.75 and not i <= k < j]
+    f["soft_log_distance"] = math.log1p(min((i - k if k < i else k - j + 1) for k in strong)) if strong else 3.0
+    f["soft_window"] = sum(q for k, q in words if i - 6 <= k < j + 6 and not i <= k < j) / max(1.0, sum(q for _, q in words))
+    f[f"{wh}:wh_sim_max"] = max(sims.wh[s] for s in inside)
+    f[f"{wh}:wh_sim_mean"] = sum(sims.wh[s] for s in inside) / len(inside)
+    f["head_sim_max"] = max(sims.head[s] for s in inside)
+    after = toks[j] if j < len(toks) else None
+    f["head_sim_after"] = sims.head.get(after.start, 0.0) if after is not None and after.word else 0.0
 
 
 def _role(tok: Token | None) -> str:
@@ -230,12 +267,15 @@ def _verbish(word: str) -> bool:
 
 
 def candidate_features(sentence: str, question: str, question_terms: tuple[str, ...], kind: str | None,
-                       preferred: tuple[int, int] | None = None
+                       preferred: tuple[int, int] | None = None, sims: WordSims | None = None
                        ) -> tuple[list[Token], list[tuple[int, int]], list[dict[str, float]]]:
     """The sentence's tokens, its candidate spans (token ranges) and their features. The typed path's
     choice is always a candidate, even when it holds pauses ("2 billion yuan ($278 million)")."""
     q_words = frozenset(w.lower() for w in re.findall(r"[A-Za-z0-9]+", question) if w.lower() not in STOPWORDS)
     toks = tokens(sentence, frozenset(question_terms), q_words)
+    if sims is not None and SOFT_MATCH is not None:  # a paraphrase of the question's word anchors too
+        toks = [replace(t, matched=True) if t.word and not t.matched and t.text.lower() not in STOPWORDS
+                and sims.question.get(t.start, 0.0) >= SOFT_MATCH else t for t in toks]
     spans = candidates(toks)
     if preferred:
         inside = [k for k, t in enumerate(toks) if preferred[0] <= t.start and t.end <= preferred[1]]
@@ -245,18 +285,19 @@ def candidate_features(sentence: str, question: str, question_terms: tuple[str, 
             preferred = (toks[inside[0]].start, toks[inside[-1]].end)
     wh, head = wh_word(question), head_noun(question)
     typed = answer_types.spans(sentence, kind) if kind else []
-    return toks, spans, [features(toks, s, wh, head, typed, preferred) for s in spans]
+    return toks, spans, [features(toks, s, wh, head, typed, preferred, sims) for s in spans]
 
 
 def scored(sentence: str, question: str, question_terms: tuple[str, ...], kind: str | None = None,
-           preferred: tuple[int, int] | None = None) -> list[tuple[float, float, tuple[int, int]]]:
+           preferred: tuple[int, int] | None = None, sims: WordSims | None = None
+           ) -> list[tuple[float, float, tuple[int, int]]]:
     """Every candidate's (expected F1, probability, character span), best first.
 
     The probabilities (softmax of the linear scores) spread over many overlapping spans, so neither
     the top one nor its probability is the best bet: the span chosen is the one with the highest
     token F1 expected against the model's own distribution over spans (minimum-Bayes-risk choice),
     and that expectation is the confidence the threshold applies to."""
-    toks, spans, feats = candidate_features(sentence, question, question_terms, kind, preferred)
+    toks, spans, feats = candidate_features(sentence, question, question_terms, kind, preferred, sims)
     if not spans or not any(t.matched for t in toks):  # nothing of the question here: no anchor
         return []
     values = [sum(WEIGHTS.get(k, 0.0) * v for k, v in f.items()) for f in feats]
@@ -295,18 +336,28 @@ def _overlap_f1(i: int, j: int, a: int, b: int) -> float:
     return 0.0 if same <= 0 else 2 * same / ((j - i) + (b - a))
 
 
-def best_span(sentence: str, query, threshold: float | None = None,
-              preferred: tuple[int, int] | None = None) -> tuple[int, int] | None:
+def best_span(sentence: str, query, threshold: float | None = None, preferred: tuple[int, int] | None = None,
+              vectors: tuple | None = None) -> tuple[int, int] | None:
     """The best answer span of ``sentence`` for ``query`` (a retrieval Query), or None when its
     expected F1 is under ``threshold`` (default: the fitted THRESHOLD). ``preferred``: the typed
-    path's span, which becomes a candidate with features of its own."""
-    ranked = scored(sentence, query.text, query.terms, query.kind, preferred)
+    path's span, which becomes a candidate with features of its own; ``vectors``: the sentence's token
+    vectors and piece ids (TokenMatrix rows) for the soft-anchor features, when the index has them."""
+    sims = word_sims(sentence, vectors[0], vectors[1], query) if vectors is not None else None
+    ranked = scored(sentence, query.text, query.terms, query.kind, preferred, sims)
     if not ranked:
         return None
-    expected, _, span = ranked[0]
-    if expected < (THRESHOLD if threshold is None else threshold):
+    limit = THRESHOLD if threshold is None else threshold
+    asked = set(query.terms)
+    for expected, _, span in ranked:
+        if expected < limit:
+            return None
+        whole = _whole_name(sentence, span)
+        own = terms(sentence[whole[0]:whole[1]])
+        if whole == span or sum(w in asked for w in own) * 2 < len(own):
+            span = whole
+            break  # taking the whole name must not turn the answer into the question's own name
+    else:
         return None
-    span = _whole_name(sentence, span)
     if preferred and preferred[0] <= span[0] and span[1] <= preferred[1]:
         # the kind's own pattern holds what candidates cannot: "2 billion yuan ($278 million)"
         return preferred

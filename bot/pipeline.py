@@ -105,7 +105,7 @@ class Pipeline:
             hits = self.retriever.rank_fused(queries, RANK_DEPTH)
             answer = compose(resolution.question, resolution.resolved, query, hits, self.articles,
                              self.missing(query, hits), self.settings.abstain_threshold, self.settings.top_k,
-                             rival=self.rival(query, hits))
+                             rival=self.rival(query, hits), tokens=self.retriever.tokens)
             if conversation is not None:
                 shown = {h.sentence for h in hits[:len(answer.citations)]}
                 conversation.record(Turn(resolution.question, resolution.resolved, hits, len(answer.citations),

@@ -4,6 +4,8 @@ here, not taken from the SQuAD sample the extractor was fitted on."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -85,3 +87,22 @@ def test_bundled_article_amount_is_highlighted(pipeline):
     assert answer.short_answer == "2 billion yuan ($278 million)"
     start, end = answer.highlight
     assert answer.citations[0].text[start:end] == answer.short_answer
+
+
+def test_soft_anchors_line_up_with_the_sentence_words(encoder):
+    """Token vectors map onto the extractor's words; a paraphrase ("established" for "founded")
+    anchors, and a sentence with no word of the question gets a span only through such a paraphrase."""
+    from bot.soft_anchors import word_sims
+
+    sentence = "The museum was established in 1887 by a group of local merchants."
+    question = "When was the museum founded?"
+    _, mats, ids = encoder.encode_with_tokens([sentence, question])
+    query = Query(question, tuple(terms(question)), answer_types.question_type(question), (),
+                  np.zeros(384, np.float32), mats[1], ids[1])
+    sims = word_sims(sentence, mats[0], ids[0], query)
+    assert sims is not None and set(sims.question) == {m.start() for m in re.finditer(r"\w+", sentence)}
+    at = sentence.index
+    assert sims.question[at("museum")] > 0.9 and sims.question[at("established")] > sims.question[at("merchants")]
+    assert word_sims(sentence, mats[0][:-1], ids[0][:-1], query) is None  # vectors of another text: not used
+    span = short_answer(sentence, query, (mats[0], ids[0]))
+    assert span and sentence[span[0]:span[1]] == "1887"
