@@ -19,8 +19,11 @@ import math
 import re
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from . import answer_types
 from .soft_anchors import WordSims, word_sims
+from .span_scores import linear_scores
 from .lexical import STOPWORDS, terms
 
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:[.,'’&-][A-Za-z0-9]+)*\.?|[$€£¥%]|[^\sA-Za-z0-9]")
@@ -269,7 +272,16 @@ def _verbish(word: str) -> bool:
 def candidate_features(sentence: str, question: str, question_terms: tuple[str, ...], kind: str | None,
                        preferred: tuple[int, int] | None = None, sims: WordSims | None = None
                        ) -> tuple[list[Token], list[tuple[int, int]], list[dict[str, float]]]:
-    """The sentence's tokens, its candidate spans (token ranges) and their features. The typed path's
+    """The sentence's tokens, its candidate spans (token ranges) and their named features (for
+    fitting and reading the model; answering uses :func:`bot.span_scores.linear_scores`)."""
+    toks, spans, wh, head, typed, preferred = _candidates_of(sentence, question, question_terms, kind,
+                                                             preferred, sims)
+    return toks, spans, [features(toks, s, wh, head, typed, preferred, sims) for s in spans]
+
+
+def _candidates_of(sentence: str, question: str, question_terms: tuple[str, ...], kind: str | None,
+                   preferred: tuple[int, int] | None, sims: WordSims | None):
+    """Tokens, candidate spans, wh-word, head noun, typed spans and the typed choice. The typed path's
     choice is always a candidate, even when it holds pauses ("2 billion yuan ($278 million)")."""
     q_words = frozenset(w.lower() for w in re.findall(r"[A-Za-z0-9]+", question) if w.lower() not in STOPWORDS)
     toks = tokens(sentence, frozenset(question_terms), q_words)
@@ -285,7 +297,7 @@ def candidate_features(sentence: str, question: str, question_terms: tuple[str, 
             preferred = (toks[inside[0]].start, toks[inside[-1]].end)
     wh, head = wh_word(question), head_noun(question)
     typed = answer_types.spans(sentence, kind) if kind else []
-    return toks, spans, [features(toks, s, wh, head, typed, preferred, sims) for s in spans]
+    return toks, spans, wh, head, typed, preferred
 
 
 def scored(sentence: str, question: str, question_terms: tuple[str, ...], kind: str | None = None,
@@ -297,21 +309,23 @@ def scored(sentence: str, question: str, question_terms: tuple[str, ...], kind: 
     the top one nor its probability is the best bet: the span chosen is the one with the highest
     token F1 expected against the model's own distribution over spans (minimum-Bayes-risk choice),
     and that expectation is the confidence the threshold applies to."""
-    toks, spans, feats = candidate_features(sentence, question, question_terms, kind, preferred, sims)
+    toks, spans, wh, head, typed, preferred = _candidates_of(sentence, question, question_terms, kind,
+                                                             preferred, sims)
     if not spans or not any(t.matched for t in toks):  # nothing of the question here: no anchor
         return []
-    values = [sum(WEIGHTS.get(k, 0.0) * v for k, v in f.items()) for f in feats]
-    top = max(values)
-    weights = [math.exp(v - top) for v in values]
-    total = sum(weights)
-    ranked = sorted(zip((w / total for w in weights), spans), key=lambda pair: -pair[0])[:POOL]
-    out = []
-    for _, (i, j) in ranked[:SHORTLIST]:
-        expected = sum(p * _overlap_f1(i, j, a, b) for p, (a, b) in ranked)
-        out.append((expected, (i, j)))
-    out.sort(key=lambda pair: -pair[0])
-    probability = dict((span, p) for p, span in ranked)
-    return [(e, probability[(i, j)], (toks[i].start, toks[j - 1].end)) for e, (i, j) in out]
+    values = linear_scores(toks, spans, wh, head, typed, preferred, sims, WEIGHTS, [_role(t) for t in toks],
+                           _REASON, _verbish)
+    weights = np.exp(values - values.max())
+    probs = weights / weights.sum()
+    order = np.argsort(-probs, kind="stable")[:POOL]  # equal probabilities keep the candidates' order
+    probs = probs[order]
+    starts = np.array([spans[k][0] for k in order])
+    ends = np.array([spans[k][1] for k in order])
+    i, j = starts[:SHORTLIST, None], ends[:SHORTLIST, None]  # token F1 of each shortlisted span vs the pool
+    same = np.maximum(np.minimum(j, ends[None, :]) - np.maximum(i, starts[None, :]), 0)
+    expected = (2.0 * same / ((j - i) + (ends - starts)[None, :])) @ probs
+    best = np.argsort(-expected, kind="stable")
+    return [(float(expected[k]), float(probs[k]), (toks[starts[k]].start, toks[ends[k] - 1].end)) for k in best]
 
 
 def _whole_name(sentence: str, span: tuple[int, int]) -> tuple[int, int]:
@@ -328,12 +342,6 @@ def _whole_name(sentence: str, span: tuple[int, int]) -> tuple[int, int]:
         if after:
             end += after.end()
     return start, end
-
-
-def _overlap_f1(i: int, j: int, a: int, b: int) -> float:
-    """Token F1 of two token ranges (punctuation counted as tokens: close enough for ranking)."""
-    same = min(j, b) - max(i, a)
-    return 0.0 if same <= 0 else 2 * same / ((j - i) + (b - a))
 
 
 def best_span(sentence: str, query, threshold: float | None = None, preferred: tuple[int, int] | None = None,

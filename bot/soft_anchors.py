@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 
@@ -55,31 +55,48 @@ def word_sims(sentence: str, vectors: np.ndarray, ids: np.ndarray, query) -> Wor
     the vectors do not line up with the tokenizer's pieces (a truncated or foreign encoding)."""
     if query.tokens is None or query.token_ids is None or vectors is None or len(query.tokens) == 0:
         return None
-    pieces, offsets, piece_ids = _content_pieces(sentence)
-    if len(piece_ids) != len(ids) or list(piece_ids) != [int(i) for i in ids]:
+    piece_ids, starts, order, bounds = _layout(sentence)
+    if len(piece_ids) != len(ids) or list(piece_ids) != ids.tolist():
         return None
-    q_pieces, _, q_ids = _content_pieces(query.text)
-    if list(q_ids) != [int(i) for i in query.token_ids]:
-        return None
+    q_pieces = _pieces_of(tuple(int(i) for i in query.token_ids))  # the question's own ids: no second encoding
     words = _words(q_pieces)
     content = [k for k, w in enumerate(words) if w not in STOPWORDS and w not in _WH]
     wh_at = [k for k, w in enumerate(words) if w in _WH]
     sims = np.asarray(vectors, np.float32) @ np.asarray(query.tokens, np.float32).T  # pieces x question tokens
-    best_q = sims[:, content].max(axis=1) if content else np.zeros(len(pieces), np.float32)
-    wh = sims[:, wh_at[0]] if wh_at else np.zeros(len(pieces), np.float32)
+    n_pieces = len(piece_ids)
+    best_q = sims[:, content].max(axis=1) if content else np.zeros(n_pieces, np.float32)
+    wh = sims[:, wh_at[0]] if wh_at else np.zeros(n_pieces, np.float32)
     after = wh_at[0] + 1 if wh_at else None
     while after is not None and after < len(words) and q_pieces[after].startswith("##"):
         after += 1
     head = sims[:, after] if after is not None and after < len(words) and words[after] not in STOPWORDS \
-        else np.zeros(len(pieces), np.float32)
-    out = WordSims({}, {}, {})
+        else np.zeros(n_pieces, np.float32)
+    if not starts:
+        return WordSims({}, {}, {})
+    per_word = [np.maximum.reduceat(values[order], bounds).tolist() for values in (best_q, wh, head)]
+    return WordSims(*(dict(zip(starts, values)) for values in per_word))
+
+
+@lru_cache(maxsize=1024)
+def _pieces_of(ids: tuple[int, ...]) -> list[str]:
+    tokenizer = _tokenizer()
+    return [tokenizer.id_to_token(i) for i in ids]
+
+
+@lru_cache(maxsize=4096)
+def _layout(sentence: str) -> tuple[tuple[int, ...], tuple[int, ...], np.ndarray, np.ndarray]:
+    """A sentence's content piece ids and, per word (by its character start), which pieces make it up,
+    flattened for ``np.maximum.reduceat`` (``order`` lists piece indices word by word; ``bounds`` where
+    each word's run begins). Question-independent, so kept per sentence."""
+    _, offsets, piece_ids = _content_pieces(sentence)
+    starts, order, bounds = [], [], []
     for m in re.finditer(r"[A-Za-z0-9]+(?:[.,'’&-][A-Za-z0-9]+)*", sentence):
         inside = [k for k, (a, b) in enumerate(offsets) if a < m.end() and m.start() < b]
         if inside:
-            out.question[m.start()] = float(best_q[inside].max())
-            out.wh[m.start()] = float(wh[inside].max())
-            out.head[m.start()] = float(head[inside].max())
-    return out
+            starts.append(m.start())
+            bounds.append(len(order))
+            order.extend(inside)
+    return tuple(piece_ids), tuple(starts), np.asarray(order, np.int64), np.asarray(bounds, np.int64)
 
 
 def _words(pieces: list[str]) -> list[str]:

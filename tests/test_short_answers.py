@@ -106,3 +106,33 @@ def test_soft_anchors_line_up_with_the_sentence_words(encoder):
     assert word_sims(sentence, mats[0][:-1], ids[0][:-1], query) is None  # vectors of another text: not used
     span = short_answer(sentence, query, (mats[0], ids[0]))
     assert span and sentence[span[0]:span[1]] == "1887"
+
+
+def test_answering_scores_equal_the_named_features(encoder):
+    """bot/span_scores.py (what answering runs) sums the same weighted features as bot/extract.py's
+    named ones (what fitting and docs use), with and without soft anchors."""
+    from bot.soft_anchors import word_sims
+    from bot.span_scores import linear_scores
+
+    sentences = ["The museum was established in 1887 by a group of local merchants, who paid $4,000 for it.",
+                 "Because the river flooded twice, engineers rebuilt the old stone bridge near Kelling in 1998.",
+                 "Liaoning province has invested 2 billion yuan ($278 million) in its digital manufacturing efforts."]
+    questions = ["Who founded the museum?", "Why did engineers rebuild the bridge?", "How much did Liaoning invest?",
+                 "What did the merchants pay for the museum?", "Which bridge was rebuilt?"]
+    _, s_mats, s_ids = encoder.encode_with_tokens(sentences)
+    vectors, q_mats, q_ids = encoder.encode_with_tokens(questions)
+    checked = 0
+    for sentence, s_mat, s_id in zip(sentences, s_mats, s_ids):
+        for question, vector, q_mat, q_id in zip(questions, vectors, q_mats, q_ids):
+            query = Query(question, tuple(dict.fromkeys(terms(question))), answer_types.question_type(question),
+                          tuple(entity_terms(question)), vector, q_mat, q_id)
+            for sims in (word_sims(sentence, s_mat, s_id, query), None):
+                toks, spans, wh, head, typed, chosen = extract._candidates_of(sentence, question, query.terms,
+                                                                              query.kind, None, sims)
+                named = [sum(extract.WEIGHTS.get(k, 0.0) * v for k, v in
+                             extract.features(toks, span, wh, head, typed, chosen, sims).items()) for span in spans]
+                fast = linear_scores(toks, spans, wh, head, typed, chosen, sims, extract.WEIGHTS,
+                                     [extract._role(t) for t in toks], extract._REASON, extract._verbish)
+                assert np.allclose(fast, named, rtol=0, atol=1e-9)
+                checked += len(spans)
+    assert checked > 200
