@@ -58,6 +58,10 @@ class TokenMatrix:
         df = np.bincount((pairs % size).astype(np.int64), minlength=size)
         return np.maximum(np.log((len(self) + 1) / (df + 0.5)), 0.0).astype(np.float32) ** 2
 
+    @cached_property
+    def _float32(self) -> np.ndarray:
+        return self.vectors.astype(np.float32)
+
     def weights(self, query_ids: np.ndarray | None, n_tokens: int) -> np.ndarray:
         """Per-question-token weights summing to 1 (uniform without ids or when every weight is 0);
         pieces unseen in the corpus weigh as much as the rarest possible piece."""
@@ -77,6 +81,9 @@ class TokenMatrix:
             return out
         q = query_tokens.astype(np.float32)
         w = self.weights(query_ids, len(q))
+        if self.vectors.shape[0] <= DENSE_ROWS:  # small index: one product over every token, then per sentence
+            best = np.maximum.reduceat(self._float32 @ q.T, self.offsets[:-1], axis=0) @ w
+            return best[np.asarray(rows, np.int64)].astype(np.float32)
         for i, g in enumerate(rows):
             start, end = self.offsets[g], self.offsets[g + 1]
             if end > start:
@@ -115,6 +122,7 @@ def content_tokens(pieces: Sequence[str], ids: Sequence[int], mat: np.ndarray) -
     return mat / np.maximum(np.linalg.norm(mat, axis=1, keepdims=True), 1e-12), np.asarray(ids, np.int32)[keep]
 
 
+DENSE_ROWS = 50_000  # token rows up to which one float32 copy (<= 77 MB) serves every question at once
 TOKEN_LIMIT = 20_000  # sentences; above it token vectors would cost gigabytes and MaxSim is switched off
 TOKENS_FILE = "tokens.npz"
 
