@@ -8,6 +8,7 @@ sentences holding the wanted kind of span, and the answer highlights that span.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 AMOUNT, PERCENT, DATE, PLACE, PERSON, ORG, NAME = "amount", "percent", "date", "place", "person", "organisation", "name"
 KINDS = (AMOUNT, PERCENT, DATE, PLACE, PERSON, ORG)
@@ -74,7 +75,17 @@ def question_type(question: str) -> str | None:
 
 
 def spans(text: str, kind: str) -> list[tuple[int, int]]:
-    """Character spans in ``text`` that could answer a question of ``kind``."""
+    """Character spans in ``text`` that could answer a question of ``kind`` (one answer asks this of
+    its cited sentence several times: typed path, extractor features, retrieval; found once)."""
+    return list(_spans_of(text, kind))
+
+
+@lru_cache(maxsize=4096)
+def _spans_of(text: str, kind: str) -> tuple[tuple[int, int], ...]:
+    return tuple(_find_spans(text, kind))
+
+
+def _find_spans(text: str, kind: str) -> list[tuple[int, int]]:
     if kind.startswith(NAMED):  # names whose last word is the asked-for noun: "Kelling Bridge"
         head = kind[len(NAMED):]
         return [(a, b) for a, b in _names(text) if " " in text[a:b]
