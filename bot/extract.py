@@ -151,7 +151,7 @@ def candidates(toks: list[Token]) -> list[tuple[int, int]]:
                 break
             if matched > 1 or (matched and words < 3):
                 continue
-            if _edge_ok(t, first=False):
+            if words and _edge_ok(t, first=False):  # a span of symbols alone ("$ %") is no answer
                 out.append((i, j + 1))
     return out
 

@@ -20,6 +20,7 @@ from .store import CorpusIndex
 from .token_match import TokenMatrix
 
 EXACT_LIMIT = 20_000  # sentences; below it every sentence is scored, above it candidates come from the indexes
+LAZY_ROWS = 1 << 13  # per-sentence rows kept above EXACT_LIMIT (candidates change with every question)
 DENSE_CANDIDATES, CHUNK_CANDIDATES, LEXICAL_CANDIDATES = 200, 50, 200  # per query, above EXACT_LIMIT
 SIGNALS = ("dense", "context", "bm25", "coverage", "window", "paragraph", "type", "entity", "bigram", "maxsim")
 
@@ -83,12 +84,14 @@ class Retriever:
         # per-sentence structures are computed for the sentences a query scores, not all at start-up
         # (a million sentences' sets would take minutes and gigabytes); see LazyRows
         n, lex = index.n_sentences, self.lexical
-        self.sentence_terms = LazyRows(n, lambda g: frozenset(lex.terms_of(g)))
-        self.sentence_bigrams = LazyRows(n, lambda g: frozenset(itertools.pairwise(lex.terms_of(g))))
+        keep = self._keep = 0 if n <= EXACT_LIMIT else LAZY_ROWS  # every question scores every sentence: keep all
+        self.sentence_terms = LazyRows(n, lambda g: frozenset(lex.terms_of(g)), keep)
+        self.sentence_bigrams = LazyRows(n, lambda g: frozenset(itertools.pairwise(lex.terms_of(g))), keep)
         self._kinds: dict[str, LazyRows] = {}
-        self._term_positions = LazyRows(n, lambda g: term_positions(texts[g]))
+        self._term_positions = LazyRows(n, lambda g: term_positions(texts[g]), keep)
         self._texts = texts
-        self.paragraph_key = LazyRows(n, lambda g: (int(index.sentence_article[g]), index.sentence(g)[1].paragraph))
+        self.paragraph_key = LazyRows(n, lambda g: (int(index.sentence_article[g]), index.sentence(g)[1].paragraph),
+                                      keep)
         self.paragraph_terms = _ParagraphTerms(self)
 
     # ------------------------------------------------------------ public
@@ -293,7 +296,8 @@ class Retriever:
             if len(self._kinds) >= 16:  # "named:<noun>" kinds are open-ended: keep the cache bounded
                 self._kinds.clear()
             self._kinds[query.kind] = LazyRows(len(self._texts), lambda g, kind=query.kind, texts=self._texts: [
-                (answer_types.span_words(texts[g], span, kind), span) for span in answer_types.spans(texts[g], kind)])
+                (answer_types.span_words(texts[g], span, kind), span) for span in answer_types.spans(texts[g], kind)],
+                self._keep)
         per_sentence = self._kinds[query.kind]
         asked = set(words(query.text))
         wanted = set(query.terms)
