@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,10 @@ class VectorFile:
         self._fd = os.open(path, os.O_RDONLY)
         with contextlib.suppress(AttributeError, OSError):  # read ahead into the page cache (not this
             os.posix_fadvise(self._fd, 0, 0, os.POSIX_FADV_WILLNEED)  # process' memory): no cold first reads
+        # The advice alone did not fill the cache here (measured: 600 random rows 19.5 ms cold vs 1.3 ms
+        # cached), so the file is also read once, in the background, into one reused buffer.
+        threading.Thread(target=_read_through, args=(os.dup(self._fd),), name="vector-file-warm",
+                         daemon=True).start()
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -57,3 +62,17 @@ class VectorFile:
     def __del__(self) -> None:
         with contextlib.suppress(AttributeError, OSError):
             os.close(self._fd)
+
+
+def _read_through(fd: int, block: int = 8 << 20) -> None:
+    """Read a whole file sequentially into the page cache (the GIL is released while reading)."""
+    buffer = bytearray(block)
+    view = memoryview(buffer)
+    try:
+        offset = 0
+        while (got := os.preadv(fd, [view], offset)) > 0:
+            offset += got
+    except OSError:
+        pass  # only a warm-up: reads on demand still work
+    finally:
+        os.close(fd)
