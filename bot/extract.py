@@ -24,7 +24,7 @@ import numpy as np
 from . import answer_types
 from .soft_anchors import WordSims, word_sims
 from .span_scores import linear_scores
-from .lexical import STOPWORDS, terms
+from .lexical import STOPWORDS, terms, word_terms
 
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:[.,'’&-][A-Za-z0-9]+)*\.?|[$€£¥%]|[^\sA-Za-z0-9]")
 MAX_WORDS = 10  # SQuAD answers are short: 9 in 10 have at most this many words
@@ -109,7 +109,7 @@ def tokens(sentence: str, question_terms: frozenset[str], question_words: frozen
         if is_word and text.endswith(".") and not re.fullmatch(r"(?:[A-Za-z]\.)+|[A-Z][a-z]?\.", text):
             text = text[:-1]  # a sentence's final full stop is not part of its last word
         low = text.lower().replace(",", "")
-        matched = is_word and low not in STOPWORDS and (low in question_words or bool(set(terms(text)) & question_terms))
+        matched = is_word and low not in STOPWORDS and (low in question_words or bool(word_terms(text) & question_terms))
         out.append(Token(text, m.start(), m.start() + len(text), is_word, matched))
     return out
 

@@ -74,6 +74,12 @@ def terms(text: str) -> list[str]:
     return _stemmer().stemWords(kept) if kept else []
 
 
+@functools.lru_cache(maxsize=16384)
+def word_terms(word: str) -> frozenset[str]:
+    """The stemmed terms of one word, kept: the same words come back in every sentence and question."""
+    return frozenset(terms(word))
+
+
 def term_positions(text: str) -> list[tuple[int, str]]:
     """(offset, stemmed term) for each content word of ``text``, for proximity measures."""
     found = [(m.start(), _SYMBOLS.get(m.group(0)) or m.group(0).lower().replace(",", "")) for m in _WORD.finditer(text)]

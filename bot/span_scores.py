@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .lexical import STOPWORDS, terms
+from .lexical import STOPWORDS, word_terms
 
 MAX_LEN = 12  # longer than any candidate (extract.MAX_WORDS words); the length weights stop at 6 anyway
 
@@ -26,7 +26,7 @@ def linear_scores(toks, spans, wh: str, head: str | None, typed, preferred, sims
     low = [t.text.lower() for t in toks]
     names = ("word", "matched", "caps", "digit", "stop", "verb", "and", "head")
     rows = [(True, t.matched, t.text[0].isupper() and t.start > 0, any(ch.isdigit() for ch in t.text),
-             lo in STOPWORDS, verbish(t.text), lo == "and", bool(head) and head in terms(t.text))
+             lo in STOPWORDS, verbish(t.text), lo == "and", bool(head) and head in word_terms(t.text))
             if t.word else (False,) * 8 for t, lo in zip(toks, low)]
     table = np.array(rows, dtype=bool).reshape(n_tok, len(names))
     column = {name: k for k, name in enumerate(names)}
