@@ -62,7 +62,7 @@ def conf_features(r, w):
             r.get("rival", 0.0), r.get("no_number", 0.0), margin], not r["impossible"]
 
 
-def main(path):
+def main(path, ranking_only: bool = False):
     rows = list(np.load(path, allow_pickle=True))
     v1 = [r for r in rows if r["source"].endswith("v1.1-sample") and r["origin"] == "squad" and r["gold"].any()]
     print("v1.1 answerable with a gold sentence:", len(v1))
@@ -84,6 +84,8 @@ def main(path):
         print("  fit on", sorted(train), np.round(w / w[0], 2))
         print("     held-out @1=%.3f @3=%.3f n=%d" % hits(t, w), "| shipped there @1=%.3f @3=%.3f" % hits(t, shipped)[:2])
 
+    if ranking_only:  # a pooled dump (squad_signals.py --pool) has no unanswerable questions
+        return
     # confidence: v2 (answerable + impossible) and off-topic questions
     from sklearn.linear_model import LogisticRegression
 
@@ -120,7 +122,7 @@ def _held_out(X, y, grp):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], "--ranking" in sys.argv[2:])
 
 
 def coordinate_ascent(rows, start: np.ndarray, rounds: int = 3) -> np.ndarray:

@@ -60,5 +60,31 @@ def main(paths: list[str], out: str) -> None:
     np.save(out, np.array(rows, dtype=object), allow_pickle=True)
 
 
+def main_pooled(path: str, out: str) -> None:
+    """``--pool``: every article of ``path`` in ONE corpus; each question's rows cover all sentences, its
+    gold sentences only those of its own article (the issue's pooled measure)."""
+    enc = shared_encoder()
+    data = json.loads(Path(path).read_text())["data"]
+    articles = [article_from_paragraphs(a["title"], a["title"], [p["context"] for p in a["paragraphs"]]) for a in data]
+    pipe = Pipeline(Settings(), embed_articles(tuple(articles), enc, 96, 1), enc)
+    retr, cand = pipe.retriever, np.arange(pipe.retriever.index.n_sentences)
+    rows = []
+    for a, (art, article) in enumerate(zip(data, articles)):
+        t = time.time()
+        base = int(retr.index.article_offset[a])
+        qs = [(q["question"], [x["text"] for x in q["answers"]]) for p in art["paragraphs"] for q in p["qas"]]
+        for (question, golds), query in zip(qs, retr.prepare([q for q, _ in qs])):
+            gold = np.zeros(len(cand), bool)
+            gold[base:base + len(article.sentences)] = [any(g.lower() in s.text.lower() for g in golds)
+                                                         for s in article.sentences]
+            rows.append(dict(source=Path(path).stem, article=art["title"], question=question, kind=query.kind or "",
+                             feats=retr.features(query, cand), gold=gold, impossible=False, origin="squad"))
+        print("pooled", art["title"], len(qs), f"{time.time() - t:.1f}s", file=sys.stderr)
+    np.save(out, np.array(rows, dtype=object), allow_pickle=True)
+
+
 if __name__ == "__main__":
-    main(sys.argv[1:-1], sys.argv[-1])
+    if sys.argv[1] == "--pool":  # squad_signals.py --pool v1.1.json out.npy; then fit_fusion.py out.npy --ranking
+        main_pooled(sys.argv[2], sys.argv[3])
+    else:
+        main(sys.argv[1:-1], sys.argv[-1])
