@@ -184,7 +184,6 @@ def features(toks: list[Token], span: tuple[int, int], wh: str, head: str | None
     f["log_distance"] = math.log1p(distance)
     f["near_left"] = float(bool(left) and i - left[-1] <= 2)
     f["near_right"] = float(bool(right) and right[0] - j <= 1)
-    f["matched_none"] = float(not matched_at)
     f["matched_left_share"] = len(left) / len(matched_at) if matched_at else 0.5
     f["matched_inside"] = float(sum(t.matched for t in inside))
     f["window_matches"] = sum(1 for k in matched_at if i - 6 <= k < j + 6) / max(1, len(matched_at))

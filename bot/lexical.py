@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from .arrays import flat_ranges
+
 _WORD = re.compile(r"[A-Za-z0-9]+(?:[.,][0-9]+)*|[$€£%]")
 # symbols read as the words people type for them: "in US dollars" finds "$278 million"
 _SYMBOLS = {"$": "dollar", "€": "euro", "£": "pound", "%": "percent"}
@@ -152,9 +154,7 @@ class LexicalIndex:
     def _row_terms(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(position in ``rows``, term id) of every term of the sentences ``rows``, in order."""
         begin, end = self._offsets[rows], self._offsets[rows + 1]
-        counts = end - begin
-        flat = self._ids[np.repeat(begin - (np.cumsum(counts) - counts), counts) + np.arange(counts.sum())]
-        return np.repeat(np.arange(len(rows)), counts), flat
+        return np.repeat(np.arange(len(rows)), end - begin), self._ids[flat_ranges(begin, end)]
 
     def presence(self, rows: np.ndarray, names: Sequence[str]) -> np.ndarray:
         """``out[i, j]``: sentence ``rows[i]`` has the term ``names[j]`` (``names[j] in terms_of(rows[i])``
@@ -216,11 +216,11 @@ class LazyRows(Sequence):
 
     def __getitem__(self, i):
         i = int(i)
+        if not -self.size <= i < self.size:
+            raise IndexError(i)
+        i %= self.size
         row = self._rows.get(i, _MISSING)
         if row is _MISSING:
-            if not -self.size <= i < self.size:
-                raise IndexError(i)
-            i %= self.size
             if len(self._rows) >= self._limit > 0 and self.size > self._limit:
                 self._rows.clear()
             row = self._rows[i] = self._make(i)

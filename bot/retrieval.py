@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import answer_types
+from .arrays import flat_ranges
 from .embedding import Encoder
 from .lexical import LazyRows, LexicalIndex, entity_terms, term_positions, terms, words
 from .store import CorpusIndex
@@ -225,7 +226,7 @@ class Retriever:
         first, last = starts[run[candidates]], ends[run[candidates]]
         counts = last - first
         block = np.cumsum(counts) - counts  # where each candidate's paragraph starts in ``rows``
-        rows = np.repeat(first - block, counts) + np.arange(counts.sum())
+        rows = flat_ranges(first, last)
         names = list(idf)
         present = self.lexical.presence(rows, names)
         at = block + candidates - first
@@ -352,7 +353,7 @@ def _scores_of(vectors: np.ndarray, owner: np.ndarray, ids: np.ndarray, vector: 
     if len(ids):
         counts = end - begin
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        rows = np.repeat(begin - starts, counts) + np.arange(counts.sum())
+        rows = flat_ranges(begin, end)
         best = np.maximum.reduceat(np.asarray(vectors[rows]) @ vector, starts)
         best[best < -0.5] = 0.0  # as _max_by_owner does (only ids are written: the other pages of
         out[ids] = best  # a million zeros are never touched)

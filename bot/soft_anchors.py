@@ -19,8 +19,8 @@ from functools import cache, lru_cache
 import numpy as np
 
 from .lexical import STOPWORDS
+from .token_match import content_keep
 
-_PUNCT = re.compile(r"^\W+$")
 _WH = frozenset("who whom whose when where why how which what".split())
 
 
@@ -43,11 +43,11 @@ def _tokenizer():
     return Tokenizer.from_file(str(model_path() / "tokenizer.json"))
 
 
-def _content_pieces(text: str) -> tuple[list[str], list[tuple[int, int]], list[int]]:
-    """The pieces, character offsets and ids ``content_tokens`` keeps (no specials, no punctuation)."""
+def _content_pieces(text: str) -> tuple[list[tuple[int, int]], list[int]]:
+    """Character offsets and ids of the pieces ``content_tokens`` keeps (the same rule, shared)."""
     enc = _tokenizer().encode(text)
-    keep = [k for k, p in enumerate(enc.tokens) if p not in ("[CLS]", "[SEP]", "[PAD]") and not _PUNCT.match(p)]
-    return [enc.tokens[k] for k in keep], [enc.offsets[k] for k in keep], [enc.ids[k] for k in keep]
+    keep = content_keep(enc.tokens)
+    return [enc.offsets[k] for k in keep], [enc.ids[k] for k in keep]
 
 
 def word_sims(sentence: str, vectors: np.ndarray, ids: np.ndarray, query) -> WordSims | None:
@@ -88,7 +88,7 @@ def _layout(sentence: str) -> tuple[tuple[int, ...], tuple[int, ...], np.ndarray
     """A sentence's content piece ids and, per word (by its character start), which pieces make it up,
     flattened for ``np.maximum.reduceat`` (``order`` lists piece indices word by word; ``bounds`` where
     each word's run begins). Question-independent, so kept per sentence."""
-    _, offsets, piece_ids = _content_pieces(sentence)
+    offsets, piece_ids = _content_pieces(sentence)
     starts, order, bounds = [], [], []
     for m in re.finditer(r"[A-Za-z0-9]+(?:[.,'’&-][A-Za-z0-9]+)*", sentence):
         inside = [k for k, (a, b) in enumerate(offsets) if a < m.end() and m.start() < b]

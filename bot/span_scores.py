@@ -45,7 +45,7 @@ def linear_scores(toks, spans, wh: str, head: str | None, typed, preferred, sims
         next_word[k] = k if word[k] else next_word[k + 1]
     first = next_word[I]
     length = np.array([w(f"len{min(k, 6)}", 0.0) + w(f"{wh}:len{min(k, 4)}", 0.0) for k in range(MAX_LEN + 1)])
-    s = length[np.minimum(n, MAX_LEN)] + w("matched_none", 0.0) * float(not flags["matched"].any())
+    s = length[np.minimum(n, MAX_LEN)]
     s += _anchor_terms(np.flatnonzero([t.matched for t in toks]), I, J, n_tok, w)
     s += w("matched_inside", 0.0) * count("matched")
     role_before = np.array([w(f"before:{r}", 0.0) for r in ["edge", *roles]])  # index i: the token before i

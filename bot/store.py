@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .arrays import flat_ranges
 from .chunking import Chunk, chunk_corpus
 from .corpus import Article, article_files, corpus_hash, load_corpus
 from .embedding import DIMENSION, MODEL_NAME, Encoder, model_sha256
@@ -144,10 +145,7 @@ class Ragged:
     def rows(self, ids: np.ndarray) -> np.ndarray:
         """All values of rows ``ids``, concatenated (vectorised ``[v for i in ids for v in self[i]]``)."""
         ids = np.asarray(ids, dtype=np.int64)
-        begin, end = self.offsets[ids], self.offsets[ids + 1]
-        counts = end - begin
-        return self.values[np.repeat(begin - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
-                           + np.arange(counts.sum())]
+        return self.values[flat_ranges(self.offsets[ids], self.offsets[ids + 1])]
 
 
 # ---------------------------------------------------------------- opening

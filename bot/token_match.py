@@ -111,13 +111,18 @@ def encode_with_tokens(model, texts: Sequence[str], batch_size: int = 64
     return np.vstack(vectors).astype(np.float32), tokens, ids
 
 
+def content_keep(pieces: Sequence[str]) -> list[int]:
+    """Which word pieces carry content: no [CLS], [SEP], padding or punctuation-only pieces (all
+    non-special ones for a text of punctuation only; the first piece for an empty one)."""
+    specials = ("[CLS]", "[SEP]", "[PAD]")
+    keep = [i for i, piece in enumerate(pieces) if piece not in specials and not _PUNCT.match(piece)]
+    return keep or [i for i, piece in enumerate(pieces) if piece not in specials] or [0]
+
+
 def content_tokens(pieces: Sequence[str], ids: Sequence[int], mat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Unit-length token vectors without [CLS], [SEP], padding and punctuation-only word pieces, with
     the kept pieces' ids (shared by the sentence-transformers and ONNX routes, so both agree)."""
-    specials = ("[CLS]", "[SEP]", "[PAD]")
-    keep = [i for i, piece in enumerate(pieces) if piece not in specials and not _PUNCT.match(piece)]
-    if not keep:
-        keep = [i for i, piece in enumerate(pieces) if piece not in specials] or [0]
+    keep = content_keep(pieces)
     mat = np.asarray(mat[keep], dtype=np.float32)
     return mat / np.maximum(np.linalg.norm(mat, axis=1, keepdims=True), 1e-12), np.asarray(ids, np.int32)[keep]
 
