@@ -21,6 +21,7 @@ from .retrieval import Hit, Query, Retriever
 from .rivals import rivalled, sibling_map
 from .settings import Settings
 from .store import CorpusIndex, Report, open_index
+from .threads import single_threaded_blas
 from .token_match import sentence_tokens
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ class Pipeline:
                  token_folder: Path | None = None) -> None:
         """``token_folder``: where the sentences' token vectors are kept (the index's data folder);
         None computes them in memory (evaluation corpora)."""
+        single_threaded_blas()  # a question's products are tiny: waking BLAS threads costs more (bot/threads.py)
         self.settings = settings
         self.index = index
         self.retriever = Retriever(index, encoder, tokens=sentence_tokens(index, encoder, token_folder))

@@ -83,3 +83,13 @@ def test_large_index_loads_without_float_vectors_and_answers(make_settings, enco
     assert np.array_equal(loaded.chunk_vectors[[2, 0]], built.chunk_vectors[[2, 0]])
     hits = Retriever(loaded, encoder).search("How much did Liaoning invest?", 3)
     assert "2 billion yuan" in loaded.sentence(hits[0].sentence)[1].text
+
+
+def test_an_open_pipeline_keeps_blas_to_one_thread_and_leaves_torch_alone(pipeline):
+    from threadpoolctl import threadpool_info
+
+    import faiss  # noqa: F401  (its BLAS, when it has one, is loaded by now)
+
+    blas = [lib for lib in threadpool_info() if lib["user_api"] == "blas"]
+    assert any("numpy" in lib["filepath"] for lib in blas)  # numpy's own wheel, as installed here
+    assert all(lib["num_threads"] == 1 for lib in blas if "torch" not in lib["filepath"])
