@@ -10,14 +10,16 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
 from . import answer_types
-from .arrays import flat_ranges
+from .arrays import flat_ranges, max_of_rows
 from .embedding import Encoder
 from .lexical import LazyRows, LexicalIndex, entity_terms, term_positions, terms, words
 from .store import CorpusIndex
+from .term_signals import TermArrays
 from .token_match import TokenMatrix
 
 EXACT_LIMIT = 20_000  # sentences; below it every sentence is scored, above it candidates come from the indexes
@@ -42,7 +44,14 @@ class Weights:
     maxsim: float = 6.0
 
     def vector(self) -> np.ndarray:
-        return np.array([getattr(self, name) for name in SIGNALS], dtype=np.float32)
+        return self._vector
+
+    @cached_property
+    def _vector(self) -> np.ndarray:
+        """The weights in ``SIGNALS`` order, made once (they are frozen) and read-only."""
+        made = np.array([getattr(self, name) for name in SIGNALS], dtype=np.float32)
+        made.flags.writeable = False
+        return made
 
 
 @dataclass(frozen=True)
@@ -94,6 +103,7 @@ class Retriever:
         self.paragraph_key = LazyRows(n, lambda g: (int(index.sentence_article[g]), index.sentence(g)[1].paragraph),
                                       keep)
         self.paragraph_terms = _ParagraphTerms(self)
+        self._term_arrays: TermArrays | None = None  # small corpora: see _small_signals
 
     # ------------------------------------------------------------ public
     def prepare(self, questions: Sequence[str]) -> list[Query]:
@@ -132,7 +142,8 @@ class Retriever:
             scores += weight * (row @ self.weights.vector())
         scores /= sum(w for _, w in queries)
         order = np.argsort(-scores, kind="stable")[:k]
-        return [self._hit(int(candidates[i]), float(scores[i]), first[i]) for i in order]
+        return [self._hit(g, score, signals) for g, score, signals in
+                zip(candidates[order].tolist(), scores[order].tolist(), first[order].tolist())]
 
     def features(self, query: Query, candidates: np.ndarray, with_kind: bool = True) -> np.ndarray:
         """One row of ``SIGNALS`` per candidate sentence, each roughly in [0, 1] (``type`` left 0
@@ -140,7 +151,7 @@ class Retriever:
         ix = self.index
         dense = self._dense_scores(query, candidates)
         chunk = self._chunk_scores(query, candidates)
-        context = np.array([max((chunk[c] for c in ix.sentence_chunks[g]), default=0.0) for g in candidates])
+        context = max_of_rows(ix.sentence_chunks.offsets, ix.sentence_chunks.values, candidates, chunk)
         bm25_all = self.lexical.scores(query.terms)
         top = float(bm25_all.max()) if len(bm25_all) else 0.0
         bm25 = bm25_all[candidates] / top if top > 0 else np.zeros(len(candidates))
@@ -148,9 +159,10 @@ class Retriever:
         total = sum(idf.values()) or 1.0
         ordered = terms(query.text)
         pairs = set(zip(ordered, ordered[1:]))
-        large = self._large_signals(query, candidates, idf, total, pairs)  # None up to EXACT_LIMIT
-        coverage, window, paragraph, entity, bigram = large if large is not None else ([], [], [], [], [])
-        for g in candidates if large is None else ():
+        found = (self._small_signals(query, candidates, idf, total, pairs)
+                 or self._large_signals(query, candidates, idf, total, pairs))
+        coverage, window, paragraph, entity, bigram = found if found is not None else ([], [], [], [], [])
+        for g in candidates if found is None else ():  # large corpora whose paragraphs are not runs
             own = self.sentence_terms[g]
             near = own | self._neighbour_terms(int(g))
             para = self.paragraph_terms[self.paragraph_key[g]]
@@ -173,7 +185,7 @@ class Retriever:
         if not 0 <= other < self.index.n_sentences or \
                 self.index.sentence_article[other] != self.index.sentence_article[gid]:
             return None
-        return self._hit(other, 0.0, np.zeros(len(SIGNALS), dtype=np.float32))
+        return self._hit(other, 0.0, [0.0] * len(SIGNALS))
 
     # ------------------------------------------------------------ internals
     def _candidates(self, query: Query) -> np.ndarray:
@@ -211,6 +223,16 @@ class Retriever:
             return _max_by_owner(ix.chunk_vectors @ query.vector, ix.chunk_owner, len(ix.chunks))
         wanted = np.unique(ix.sentence_chunks.rows(candidates))
         return _scores_of(ix.chunk_vectors, ix.chunk_owner, wanted, query.vector, len(ix.chunks))
+
+    def _small_signals(self, query: Query, candidates: np.ndarray, idf: dict[str, float], total: float,
+                       pairs: set[tuple[str, str]]) -> tuple[np.ndarray, ...] | None:
+        """Up to ``EXACT_LIMIT``: coverage, window, paragraph, entity and bigram from per-term arrays
+        over every sentence (``bot.term_signals``), the same numbers as the loop in :meth:`features`."""
+        if self.index.n_sentences > EXACT_LIMIT:
+            return None
+        if self._term_arrays is None:
+            self._term_arrays = TermArrays(self.lexical, [self.paragraph_key[g] for g in range(self.index.n_sentences)])
+        return self._term_arrays.signals(idf, total, query.entities, pairs, np.asarray(candidates, dtype=np.int64))
 
     def _large_signals(self, query: Query, candidates: np.ndarray, idf: dict[str, float], total: float,
                        pairs: set[tuple[str, str]]) -> tuple[np.ndarray, ...] | None:
@@ -319,9 +341,9 @@ class Retriever:
         """(character offset, stemmed term) of every content word of sentence ``g``, kept once found."""
         return self._term_positions[g]
 
-    def _hit(self, gid: int, score: float, features: np.ndarray) -> Hit:
+    def _hit(self, gid: int, score: float, features: Sequence[float]) -> Hit:
         article, sentence = self.index.sentence(gid)
-        return Hit(gid, article.id, sentence.index, score, dict(zip(SIGNALS, map(float, features))))
+        return Hit(gid, article.id, sentence.index, score, dict(zip(SIGNALS, features)))
 
 
 class _ParagraphTerms:

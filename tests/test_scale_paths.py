@@ -126,11 +126,34 @@ def two_articles(tmp_path_factory, encoder):
     return Pipeline.open(Settings(corpus_dir=base / "corpus", index_dir=base / "index"), encoder=encoder)
 
 
+def _signals_by_definition(r, query, candidates) -> np.ndarray:
+    """coverage, window, paragraph, entity, bigram of each candidate, sentence by sentence, as
+    docs/quality.md defines them: the reference both array paths must equal."""
+    from bot.lexical import terms
+
+    idf = {t: r.lexical.idf(t) for t in query.terms}
+    total = sum(idf.values()) or 1.0
+    ordered = terms(query.text)
+    pairs = set(zip(ordered, ordered[1:]))
+    rows = []
+    for g in candidates:
+        own = r.sentence_terms[g]
+        near = own | r._neighbour_terms(int(g))
+        para = r.paragraph_terms[r.paragraph_key[g]]
+        rows.append([sum(w for t, w in idf.items() if t in own) / total,
+                     sum(w for t, w in idf.items() if t in near) / total,
+                     sum(w for t, w in idf.items() if t in para) / total,
+                     sum(t in own for t in query.entities) / len(query.entities) if query.entities else 1.0,
+                     len(pairs & r.sentence_bigrams[g]) / len(pairs) if pairs else 0.0])
+    return np.array(rows, dtype=np.float32).reshape(-1, 5)
+
+
 @pytest.mark.parametrize("which", ["pipeline", "two_articles"])
-def test_large_path_signals_equal_the_per_sentence_loop(request, monkeypatch, which):
-    """Above EXACT_LIMIT the lexical signals come from arrays for all candidates at once; they must be
-    the very numbers the per-sentence loop computes, for every sentence and for scattered subsets
-    (neighbours and paragraph-mates that are not candidates themselves)."""
+@pytest.mark.parametrize("limit", ["small", "large"])
+def test_array_signals_equal_the_per_sentence_definition(request, monkeypatch, which, limit):
+    """Small corpora take the lexical signals from per-term arrays over every sentence, large ones from
+    arrays over the candidates; both must give the very numbers of the per-sentence definition, for
+    every sentence and for scattered subsets (neighbours and paragraph-mates that are not candidates)."""
     from bot import retrieval
     from bot.retrieval import SIGNALS
 
@@ -139,12 +162,13 @@ def test_large_path_signals_equal_the_per_sentence_loop(request, monkeypatch, wh
     columns = [SIGNALS.index(name) for name in ("coverage", "window", "paragraph", "entity", "bigram")]
     queries = r.prepare(QUESTIONS)
     subsets = [np.arange(n), np.arange(0, n, 3), np.array([n - 1, 0]) if n > 1 else np.arange(n)]
-    expected = [[r.features(q, np.sort(c))[:, columns] for c in subsets] for q in queries]
-    monkeypatch.setattr(retrieval, "EXACT_LIMIT", 0)
-    assert chosen.index.paragraph_runs is not None
-    for q, wanted in zip(queries, expected):
-        for c, want in zip(subsets, wanted):
-            assert np.array_equal(r.features(q, np.sort(c))[:, columns], want)
+    if limit == "large":
+        monkeypatch.setattr(retrieval, "EXACT_LIMIT", 0)
+        assert chosen.index.paragraph_runs is not None
+    for q in queries:
+        for c in subsets:
+            c = np.sort(c)
+            assert np.array_equal(r.features(q, c)[:, columns], _signals_by_definition(r, q, c))
 
 
 @pytest.mark.parametrize("which", ["pipeline", "two_articles"])
@@ -166,3 +190,16 @@ def test_pruned_answer_kinds_leave_the_top_k_unchanged(request, monkeypatch, whi
         for hits, want in zip(got, expected):
             for (_, _, signals), (_, _, wanted) in zip(hits, want):
                 assert signals["type"] == wanted["type"]
+
+
+def test_max_of_rows_is_the_best_score_of_each_row_and_the_default_for_empty_rows():
+    from bot.arrays import max_of_rows
+
+    rng = np.random.default_rng(7)
+    lengths = rng.integers(0, 4, 50)  # about a quarter of the rows are empty
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+    values = rng.integers(0, 30, int(offsets[-1])).astype(np.int32)
+    scores = rng.normal(size=30).astype(np.float32)  # negative scores too: an empty row is not a 0 score
+    rows = np.array([3, 0, 49, 3, 17, 22])
+    expected = [max((scores[v] for v in values[offsets[r]:offsets[r + 1]]), default=-9.0) for r in rows]
+    assert np.array_equal(max_of_rows(offsets, values, rows, scores, default=-9.0), np.array(expected, np.float64))
