@@ -216,6 +216,75 @@ def write_weights(weights: dict[str, float], split: str) -> None:
     print(f"weights fitted on split {split} written to {path}", file=sys.stderr)
 
 
+def span_outputs(rows: list[Row]) -> list[tuple]:
+    """Per question, for its gold and its cited sentence: the short answer and every candidate's
+    (expected F1, probability, span) as answering computes them (the --snapshot / --check modes)."""
+    out = []
+    for row in rows:
+        for sentence in (row.gold_sentence, row.cited_sentence):
+            q, vec = row.query, VECTORS.get(sentence)
+            preferred = answer._typed_span(sentence, q) if q.kind else None
+            sims = soft_anchors.word_sims(sentence, vec[0], vec[1], q) if vec is not None else None
+            out.append((answer.short_answer(sentence, q, vec),
+                        extract.scored(sentence, q.text, q.terms, q.kind, preferred, sims)))
+    return out
+
+
+def check(rows: list[Row], path: Path) -> int:
+    """Compare the extractor's outputs with a --snapshot taken before a change meant to keep them:
+    same spans, same expected F1 and probabilities within 1e-9. Returns the number of differences."""
+    before, after = pickle.loads(path.read_bytes()), span_outputs(rows)
+    assert len(before) == len(after), "snapshot of another sample"
+    bad = 0
+    for (span0, ranked0), (span1, ranked1) in zip(before, after):
+        same = span0 == span1 and len(ranked0) == len(ranked1) and all(
+            s0 == s1 and abs(e0 - e1) <= 1e-9 and abs(p0 - p1) <= 1e-9
+            for (e0, p0, s0), (e1, p1, s1) in zip(ranked0, ranked1))
+        bad += not same
+    print(f"{len(after)} sentences checked, {bad} differ", file=sys.stderr)
+    return bad
+
+
+def speed(runs: int = 200) -> None:
+    """Median time of ``extract.best_span`` per answer (wall and process CPU time) on the bundled
+    article's latency questions (bench/latency.py), with everything before it prepared once."""
+    import shutil
+    import statistics
+    import time
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from latency import QUESTIONS, bundled_copy
+
+    from bot.embedding import Encoder
+    from bot.pipeline import RANK_DEPTH, Pipeline
+    from bot.settings import Settings
+
+    base = bundled_copy()
+    pipe = Pipeline.open(Settings(corpus_dir=base / "corpus", index_dir=base / "index"),
+                         encoder=Encoder(prefer_onnx=True))
+    r, calls = pipe.retriever, []
+    for query in r.prepare(list(QUESTIONS)):
+        hits = r.rank_fused([(query, 1.0)], RANK_DEPTH)
+        if not hits:
+            continue
+        sentence = pipe.articles[hits[0].article_id].sentences[hits[0].index].text
+        a, b = int(r.tokens.offsets[hits[0].sentence]), int(r.tokens.offsets[hits[0].sentence + 1])
+        preferred = answer._typed_span(sentence, query) if query.kind else None
+        calls.append((sentence, query, preferred, (r.tokens.vectors[a:b], r.tokens.ids[a:b])))
+    shutil.rmtree(base, ignore_errors=True)
+    for sentence, query, preferred, vec in calls:  # warm caches as a running bot has them
+        extract.best_span(sentence, query, preferred=preferred, vectors=vec)
+    wall, cpu = [], []
+    for _ in range(runs):
+        for sentence, query, preferred, vec in calls:
+            w, c = time.perf_counter(), time.process_time()
+            extract.best_span(sentence, query, preferred=preferred, vectors=vec)
+            cpu.append(time.process_time() - c)
+            wall.append(time.perf_counter() - w)
+    print(f"best_span over {len(calls)} questions x {runs}: median wall {1000 * statistics.median(wall):.3f} ms, "
+          f"median process {1000 * statistics.median(cpu):.3f} ms, mean process {1000 * statistics.fmean(cpu):.3f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sample", type=Path, default=SAMPLE)
@@ -225,7 +294,13 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="with --fit: store the weights in bot/extract.py")
     parser.add_argument("--generic", action="store_true", help="the extractor alone, typed path off")
     parser.add_argument("--no-soft", action="store_true", help="soft-anchor (token vector) features off")
+    parser.add_argument("--speed", action="store_true", help="time best_span on the bundled article, then stop")
+    parser.add_argument("--snapshot", type=Path, help="store every gold/cited sentence's spans and scores here")
+    parser.add_argument("--check", type=Path, help="compare the spans and scores with a --snapshot; exit 1 if any differ")
     args = parser.parse_args()
+    if args.speed:
+        speed()
+        return
     global MODE
     MODE = "generic" if args.generic else "bot"
     if args.cache.exists():
@@ -235,13 +310,17 @@ def main() -> None:
         args.cache.write_bytes(pickle.dumps(rows))
     if not args.no_soft:
         VECTORS.update(sentence_vectors(rows, args.cache.with_suffix(".vectors.pkl")))
+    if args.snapshot:
+        args.snapshot.write_bytes(pickle.dumps(span_outputs(rows)))
+        return
+    if args.check:
+        sys.exit(1 if check(rows, args.check) else 0)
     if args.fit:
         weights = fit(rows, args.fit)
         if args.write:
             write_weights(weights, args.fit)
         print(json.dumps(weights, sort_keys=True))
-        extract.WEIGHTS.clear()
-        extract.WEIGHTS.update(weights)
+        extract.set_weights(weights)
     table(rows)
     if args.sweep:
         sweep(rows)

@@ -17,34 +17,17 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from . import answer_types
+from .lexical import STOPWORDS, terms
 from .soft_anchors import WordSims, word_sims
-from .span_scores import linear_scores
-from .lexical import STOPWORDS, terms, word_terms
+from .span_layout import AUXILIARIES, MAX_WORDS, REASON, Layout, layout, role, run_index, verbish
+from .span_scores import Plan, plan, scores, static_scores
 
-_TOKEN = re.compile(r"[A-Za-z0-9]+(?:[.,'’&-][A-Za-z0-9]+)*\.?|[$€£¥%]|[^\sA-Za-z0-9]")
-MAX_WORDS = 10  # SQuAD answers are short: 9 in 10 have at most this many words
-
-# English function words by role; the span edges and the boundary features use them.
-_PREPOSITIONS = frozenset("of in on at by for from with to into onto over under about after before during since "
-                          "until through across against among between within without toward towards upon near "
-                          "via per than as like".split())
-_DETERMINERS = frozenset("a an the this that these those its his her their our my your some any each every "
-                         "no another".split())
-_CLAUSE = frozenset("which who whom whose that where when while because although though since if unless whereas "
-                    "and but or nor so".split())
-_AUXILIARIES = frozenset("is are was were be been being am has have had do does did will would can could "
-                         "should may might must shall".split())
-# a clause of its own starts here: "closed in 2015 | because demand fell" is two answers, not one
-_SUBORDINATE = frozenset("because which whom whose although though whereas while unless".split())
-_REASON = frozenset("because due since as so to for".split())
-_PAUSE = frozenset(",;:()[]\"“”‘’—–")
-# inside an answer: money and percent signs, hyphens and apostrophes of names
-_INSIDE = frozenset("$€£¥%&'’-/.")
 WH = ("who", "when", "where", "why", "how", "which", "what")
 
 # Fitted by bench/short_answers.py --fit on split A (see the module docstring); names are feature keys.
@@ -88,6 +71,17 @@ SOFT_MATCH: float | None = 0.6  # token cosine from which a sentence word anchor
 THRESHOLD = 0.20  # minimum expected F1 of the best span: utility is flat over 0.18-0.25 on split A (docs)
 
 
+_PLANS: dict[str, Plan] = {}  # WEIGHTS arranged per wh-word; set_weights() clears it
+
+
+def set_weights(weights: dict[str, float]) -> None:
+    """Replace WEIGHTS (bench/short_answers.py after fitting) and forget everything derived from them."""
+    WEIGHTS.clear()
+    WEIGHTS.update(weights)
+    _PLANS.clear()
+    layout.cache_clear()
+
+
 @dataclass(frozen=True)
 class Token:
     """One word or punctuation mark of the sentence with its character span."""
@@ -99,68 +93,67 @@ class Token:
     matched: bool
 
 
+@dataclass(frozen=True, eq=False)
+class Prepared:
+    """A sentence read for one question: its layout, which tokens the question says (``matched``),
+    the candidate spans (token ranges [I, J)) and everything question-side the scores need."""
+
+    lay: Layout
+    matched: np.ndarray
+    soft: np.ndarray | None  # tokens x (question, wh-word, head) cosines, NaN where a word has none
+    runs: np.ndarray  # the candidates' span_layout.run_index rows (token ranges [I, J) first)
+    static: np.ndarray  # the scores' question-independent part, per candidate
+    wh: str
+    head: str | None
+    typed: list[tuple[int, int]]
+    preferred: tuple[int, int] | None
+
+    def tokens(self) -> list[Token]:
+        """The sentence's tokens with the question's words marked (what the named features read)."""
+        return _tokens_of(self.lay, self.matched)
+
+    def spans(self) -> list[tuple[int, int]]:
+        return list(zip(self.runs[:, 0].tolist(), self.runs[:, 1].tolist()))
+
+
 def tokens(sentence: str, question_terms: frozenset[str], question_words: frozenset[str]) -> list[Token]:
     """The sentence's tokens, each marked when the question says the same word (stemmed, as retrieval
     matches words, or the same spelling for a content word)."""
-    out = []
-    for m in _TOKEN.finditer(sentence):
-        text = m.group(0)
-        is_word = text[0].isalnum()
-        if is_word and text.endswith(".") and not re.fullmatch(r"(?:[A-Za-z]\.)+|[A-Z][a-z]?\.", text):
-            text = text[:-1]  # a sentence's final full stop is not part of its last word
-        low = text.lower().replace(",", "")
-        matched = is_word and low not in STOPWORDS and (low in question_words or bool(word_terms(text) & question_terms))
-        out.append(Token(text, m.start(), m.start() + len(text), is_word, matched))
+    lay = layout(sentence)
+    return _tokens_of(lay, _matched(lay, question_terms, question_words))
+
+
+def _tokens_of(lay: Layout, matched: np.ndarray) -> list[Token]:
+    return [Token(t, int(a), int(b), bool(w), bool(m)) for t, a, b, w, m in
+            zip(lay.texts, lay.starts, lay.ends, lay.word, matched)]
+
+
+def _matched(lay: Layout, question_terms: frozenset[str], question_words: frozenset[str]) -> np.ndarray:
+    out = np.zeros(len(lay.texts), bool)
+    out[[k for k, low, stems in lay.keys if low in question_words or not stems.isdisjoint(question_terms)]] = True
     return out
 
 
+@lru_cache(maxsize=1024)
 def wh_word(question: str) -> str:
     """The question word that says what is wanted ("what" when none is found: "Name the ...")."""
     found = re.search(r"\b(" + "|".join(WH) + r")\b", question.lower())
     return found.group(1) if found else "what"
 
 
+@lru_cache(maxsize=1024)
 def head_noun(question: str) -> str | None:
     """The noun right after "what/which" ("What *company* ..."), stemmed, when there is one."""
     found = re.search(r"\b(?:what|which)\s+(?:kind of |type of |sort of )?([a-z]+)", question.lower())
-    if not found or found.group(1) in STOPWORDS or found.group(1) in _AUXILIARIES:
+    if not found or found.group(1) in STOPWORDS or found.group(1) in AUXILIARIES:
         return None
     stem = terms(found.group(1))
     return stem[0] if stem else None
 
 
-def candidates(toks: list[Token]) -> list[tuple[int, int]]:
-    """Token ranges (i, j) that could be an answer: at most MAX_WORDS words, no pause punctuation
-    inside, not mostly the question's own words, and no function word at either edge."""
-    out = []
-    n = len(toks)
-    for i in range(n):
-        if not _edge_ok(toks[i], first=True):
-            continue
-        words = matched = 0
-        for j in range(i, n):
-            t = toks[j]
-            if not t.word and t.text not in _INSIDE:
-                break
-            if t.word and t.text.lower() in _SUBORDINATE:
-                break
-            if t.word:
-                words += 1
-                matched += t.matched
-            if words > MAX_WORDS:
-                break
-            if matched > 1 or (matched and words < 3):
-                continue
-            if words and _edge_ok(t, first=False):  # a span of symbols alone ("$ %") is no answer
-                out.append((i, j + 1))
-    return out
-
-
-def _edge_ok(tok: Token, first: bool) -> bool:
-    low = tok.text.lower()
-    if not tok.word:
-        return tok.text in "$€£¥" if first else tok.text == "%"
-    return low not in STOPWORDS and low not in _PREPOSITIONS and low not in _AUXILIARIES and not tok.matched
+@lru_cache(maxsize=1024)
+def _question_words(question: str) -> frozenset[str]:
+    return frozenset(w.lower() for w in re.findall(r"[A-Za-z0-9]+", question) if w.lower() not in STOPWORDS)
 
 
 def features(toks: list[Token], span: tuple[int, int], wh: str, head: str | None,
@@ -189,15 +182,15 @@ def features(toks: list[Token], span: tuple[int, int], wh: str, head: str | None
     f["window_matches"] = sum(1 for k in matched_at if i - 6 <= k < j + 6) / max(1, len(matched_at))
     for side, tok in (("before", before), ("after", after)):
         f[f"{side}:{_role(tok)}"] = 1.0
-    if before is not None and before.word and before.text.lower() in _REASON:
+    if before is not None and before.word and before.text.lower() in REASON:
         f[f"{wh}:after_reason_word"] = 1.0
     caps = [t for t in inside if t.text[0].isupper() and t.start > 0]
     f[f"{wh}:capitalised"] = len(caps) / n
     f[f"{wh}:all_capitalised"] = float(len(caps) == n)
     f[f"{wh}:digit"] = float(any(ch.isdigit() for t in inside for ch in t.text))
     f["inner_function_words"] = sum(t.text.lower() in STOPWORDS for t in inside) / n
-    f["inner_verbish"] = float(any(_verbish(t.text) for t in inside[1:]))
-    f[f"{wh}:first_verbish"] = float(_verbish(inside[0].text))
+    f["inner_verbish"] = float(any(verbish(t.text) for t in inside[1:]))
+    f[f"{wh}:first_verbish"] = float(verbish(inside[0].text))
     f["inner_and"] = float(any(t.text.lower() == "and" for t in inside))
     if head:
         own = set(terms(" ".join(t.text for t in inside)))
@@ -245,58 +238,74 @@ def _soft_features(f: dict[str, float], toks: list[Token], span: tuple[int, int]
 
 
 def _role(tok: Token | None) -> str:
-    """What bounds a span on one side: the sentence edge, a pause, a function word by kind, a word of
-    the question, or an ordinary word (then the span probably cuts a phrase in two)."""
+    """What bounds a span on one side: the sentence edge, a word of the question, or its role
+    (span_layout.role: a pause, a function word by kind, an ordinary word)."""
     if tok is None:
         return "edge"
-    if not tok.word:
-        return "pause" if tok.text in _PAUSE else "mark"
-    low = tok.text.lower()
-    if tok.matched:
-        return "question_word"
-    for name, group in (("preposition", _PREPOSITIONS), ("determiner", _DETERMINERS), ("clause", _CLAUSE),
-                        ("auxiliary", _AUXILIARIES)):
-        if low in group:
-            return name
-    if low in STOPWORDS:
-        return "function"
-    return "verbish" if _verbish(tok.text) else "word"
+    return "question_word" if tok.matched else role(tok.text, tok.word)
 
 
-def _verbish(word: str) -> bool:
-    """A lower-case word with a verb's ending: a crude part-of-speech cue that needs no tagger."""
-    return word.islower() and len(word) > 4 and word.endswith(("ed", "ing", "es", "ize", "ise"))
+def prepare(sentence: str, question: str, question_terms: tuple[str, ...], kind: str | None,
+            preferred: tuple[int, int] | None = None, sims: WordSims | None = None) -> Prepared:
+    """The sentence read for the question: tokens it says (a paraphrase at token cosine SOFT_MATCH
+    anchors too), candidate spans, wh-word, head noun, typed spans and the typed choice. The typed
+    path's choice is always a candidate, even when it holds pauses ("2 billion yuan ($278 million)")."""
+    lay = layout(sentence)
+    matched = _matched(lay, frozenset(question_terms), _question_words(question))
+    soft = _soft_rows(lay, sims) if sims is not None else None
+    if soft is not None and SOFT_MATCH is not None:
+        matched |= lay.plain & (soft[:, 0] >= SOFT_MATCH)  # NaN (no similarity) compares False
+    wh, head = wh_word(question), head_noun(question)
+    p = _PLANS.get(wh) or _PLANS.setdefault(wh, plan(WEIGHTS, wh))
+    static = lay.cache.get(wh)
+    if static is None:
+        static = lay.cache[wh] = static_scores(lay.words, lay.facts, p)
+    rows = np.flatnonzero(lay.allowed(matched)) if len(lay.I) else np.zeros(0, np.int64)
+    runs, static = lay.runs[rows], static[rows]
+    if preferred:
+        inside = np.flatnonzero((preferred[0] <= lay.starts) & (lay.ends <= preferred[1]))
+        if len(inside):
+            i, j = int(inside[0]), int(inside[-1]) + 1
+            row = lay.index.get((i, j))
+            if row is None or row not in rows:
+                extra = lay.cache.get((i, j))
+                if extra is None:
+                    extra = lay.cache[(i, j)] = (run_index(np.array([i]), np.array([j]), len(lay.texts)),
+                                                 *lay.span_facts(np.array([i]), np.array([j])))
+                runs = np.vstack([runs, extra[0]])
+                static = np.append(static, static_scores(extra[1], extra[2], p))
+            preferred = (int(lay.starts[i]), int(lay.ends[j - 1]))
+    typed = answer_types.spans(sentence, kind) if kind else []
+    return Prepared(lay, matched, soft, runs, static, wh, head, typed, preferred)
+
+
+def _soft_rows(lay: Layout, sims: WordSims) -> np.ndarray:
+    """``sims`` per token of the layout (NaN rows for marks and words without a similarity)."""
+    where = lay.cache.get("soft")
+    if where is None:
+        at = {s: k for k, s in enumerate(sims.starts)}
+        pairs = [(k, at[s]) for k, s in enumerate(lay.starts.tolist()) if lay.word[k] and s in at]
+        where = lay.cache["soft"] = (np.array([k for k, _ in pairs], np.int64), np.array([w for _, w in pairs], np.int64))
+    out = np.full((len(lay.texts), 3), np.nan)
+    out[where[0]] = sims.values[where[1]]
+    return out
 
 
 def candidate_features(sentence: str, question: str, question_terms: tuple[str, ...], kind: str | None,
                        preferred: tuple[int, int] | None = None, sims: WordSims | None = None
                        ) -> tuple[list[Token], list[tuple[int, int]], list[dict[str, float]]]:
     """The sentence's tokens, its candidate spans (token ranges) and their named features (for
-    fitting and reading the model; answering uses :func:`bot.span_scores.linear_scores`)."""
-    toks, spans, wh, head, typed, preferred = _candidates_of(sentence, question, question_terms, kind,
-                                                             preferred, sims)
-    return toks, spans, [features(toks, s, wh, head, typed, preferred, sims) for s in spans]
+    fitting and reading the model; answering uses :func:`bot.span_scores.scores`)."""
+    got = prepare(sentence, question, question_terms, kind, preferred, sims)
+    toks, spans = got.tokens(), got.spans()
+    return toks, spans, [features(toks, s, got.wh, got.head, got.typed, got.preferred, sims) for s in spans]
 
 
-def _candidates_of(sentence: str, question: str, question_terms: tuple[str, ...], kind: str | None,
-                   preferred: tuple[int, int] | None, sims: WordSims | None):
-    """Tokens, candidate spans, wh-word, head noun, typed spans and the typed choice. The typed path's
-    choice is always a candidate, even when it holds pauses ("2 billion yuan ($278 million)")."""
-    q_words = frozenset(w.lower() for w in re.findall(r"[A-Za-z0-9]+", question) if w.lower() not in STOPWORDS)
-    toks = tokens(sentence, frozenset(question_terms), q_words)
-    if sims is not None and SOFT_MATCH is not None:  # a paraphrase of the question's word anchors too
-        toks = [replace(t, matched=True) if t.word and not t.matched and t.text.lower() not in STOPWORDS
-                and sims.question.get(t.start, 0.0) >= SOFT_MATCH else t for t in toks]
-    spans = candidates(toks)
-    if preferred:
-        inside = [k for k, t in enumerate(toks) if preferred[0] <= t.start and t.end <= preferred[1]]
-        if inside and (inside[0], inside[-1] + 1) not in spans:
-            spans.append((inside[0], inside[-1] + 1))
-        if inside:
-            preferred = (toks[inside[0]].start, toks[inside[-1]].end)
-    wh, head = wh_word(question), head_noun(question)
-    typed = answer_types.spans(sentence, kind) if kind else []
-    return toks, spans, wh, head, typed, preferred
+def linear_scores(got: Prepared) -> np.ndarray:
+    """Every candidate's score (bot/span_scores.py) for a prepared sentence."""
+    head = np.array([got.head in stems for stems in got.lay.terms], bool) if got.head else None
+    return scores(got.lay, got.runs, got.static, got.matched, head, got.typed, got.preferred, got.soft,
+                  _PLANS[got.wh])
 
 
 def scored(sentence: str, question: str, question_terms: tuple[str, ...], kind: str | None = None,
@@ -308,23 +317,21 @@ def scored(sentence: str, question: str, question_terms: tuple[str, ...], kind: 
     the top one nor its probability is the best bet: the span chosen is the one with the highest
     token F1 expected against the model's own distribution over spans (minimum-Bayes-risk choice),
     and that expectation is the confidence the threshold applies to."""
-    toks, spans, wh, head, typed, preferred = _candidates_of(sentence, question, question_terms, kind,
-                                                             preferred, sims)
-    if not spans or not any(t.matched for t in toks):  # nothing of the question here: no anchor
+    got = prepare(sentence, question, question_terms, kind, preferred, sims)
+    if not len(got.runs) or not got.matched.any():  # nothing of the question here: no anchor
         return []
-    values = linear_scores(toks, spans, wh, head, typed, preferred, sims, WEIGHTS, [_role(t) for t in toks],
-                           _REASON, _verbish)
+    values = linear_scores(got)
     weights = np.exp(values - values.max())
     probs = weights / weights.sum()
     order = np.argsort(-probs, kind="stable")[:POOL]  # equal probabilities keep the candidates' order
     probs = probs[order]
-    starts = np.array([spans[k][0] for k in order])
-    ends = np.array([spans[k][1] for k in order])
+    starts, ends = got.runs[order, 0], got.runs[order, 1]
     i, j = starts[:SHORTLIST, None], ends[:SHORTLIST, None]  # token F1 of each shortlisted span vs the pool
     same = np.maximum(np.minimum(j, ends[None, :]) - np.maximum(i, starts[None, :]), 0)
     expected = (2.0 * same / ((j - i) + (ends - starts)[None, :])) @ probs
     best = np.argsort(-expected, kind="stable")
-    return [(float(expected[k]), float(probs[k]), (toks[starts[k]].start, toks[ends[k] - 1].end)) for k in best]
+    first, last = got.lay.starts[starts].tolist(), got.lay.ends[ends - 1].tolist()
+    return [(e, p, (first[k], last[k])) for k, e, p in zip(best.tolist(), expected[best].tolist(), probs[best].tolist())]
 
 
 def _whole_name(sentence: str, span: tuple[int, int]) -> tuple[int, int]:
@@ -359,8 +366,10 @@ def best_span(sentence: str, query, threshold: float | None = None, preferred: t
         if expected < limit:
             return None
         whole = _whole_name(sentence, span)
+        if whole == span:
+            break
         own = terms(sentence[whole[0]:whole[1]])
-        if whole == span or sum(w in asked for w in own) * 2 < len(own):
+        if sum(w in asked for w in own) * 2 < len(own):
             span = whole
             break  # taking the whole name must not turn the answer into the question's own name
     else:

@@ -13,8 +13,9 @@ extractor's words by character offsets from the model's own tokenizer.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 
 import numpy as np
 
@@ -24,14 +25,26 @@ from .token_match import content_keep
 _WH = frozenset("who whom whose when where why how which what".split())
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class WordSims:
-    """Per sentence word (by its character start): best cosine to the question's content tokens, to
-    its wh-word token, and to the token right after the wh-word (the "what X" head)."""
+    """Per sentence word (``starts``: their character starts): best cosine to the question's content
+    tokens, to its wh-word token, and to the token right after the wh-word (the "what X" head), as the
+    columns of ``values``; also as dicts by start (``question``, ``wh``, ``head``) for the named features."""
 
-    question: dict[int, float]
-    wh: dict[int, float]
-    head: dict[int, float]
+    starts: tuple[int, ...]
+    values: np.ndarray  # words x 3, float64
+
+    @cached_property
+    def question(self) -> dict[int, float]:
+        return dict(zip(self.starts, self.values[:, 0].tolist()))
+
+    @cached_property
+    def wh(self) -> dict[int, float]:
+        return dict(zip(self.starts, self.values[:, 1].tolist()))
+
+    @cached_property
+    def head(self) -> dict[int, float]:
+        return dict(zip(self.starts, self.values[:, 2].tolist()))
 
 
 @cache
@@ -56,25 +69,54 @@ def word_sims(sentence: str, vectors: np.ndarray, ids: np.ndarray, query) -> Wor
     if query.tokens is None or query.token_ids is None or vectors is None or len(query.tokens) == 0:
         return None
     piece_ids, starts, order, bounds = _layout(sentence)
-    if len(piece_ids) != len(ids) or list(piece_ids) != ids.tolist():
+    if len(piece_ids) != len(ids) or piece_ids != tuple(np.asarray(ids).tolist()):
         return None
-    q_pieces = _pieces_of(tuple(int(i) for i in query.token_ids))  # the question's own ids: no second encoding
+    content, wh_at, head_at = _question_roles(tuple(np.asarray(query.token_ids).tolist()))  # its own ids: no second encoding
+    sims = _as_float32(sentence, vectors) @ np.asarray(query.tokens, np.float32).T  # pieces x question tokens
+    n_pieces = len(piece_ids)
+    columns = np.zeros((n_pieces, 3), np.float32)
+    if content:
+        columns[:, 0] = sims[:, content].max(axis=1)
+    if wh_at is not None:
+        columns[:, 1] = sims[:, wh_at]
+    if head_at is not None:
+        columns[:, 2] = sims[:, head_at]
+    if not starts:
+        return WordSims((), np.zeros((0, 3)))
+    return WordSims(starts, np.maximum.reduceat(columns[order], bounds, axis=0).astype(np.float64))
+
+
+_FLOAT32: OrderedDict[str, tuple[tuple, np.ndarray]] = OrderedDict()  # sentence -> (where stored, float32 copy)
+
+
+def _as_float32(sentence: str, vectors: np.ndarray) -> np.ndarray:
+    """The sentence's token vectors as float32, kept for the last 512 sentences: the index stores
+    float16, and converting them cost more than the product itself (the cited sentence comes back).
+    A kept copy is used only for the same memory (address, shape) holding the same first row."""
+    where = (vectors.__array_interface__["data"][0], vectors.shape)
+    kept = _FLOAT32.get(sentence)
+    if kept is not None and kept[0] == where and np.array_equal(kept[1][:1], vectors[:1]):
+        _FLOAT32.move_to_end(sentence)
+        return kept[1]
+    out = np.asarray(vectors, np.float32)
+    _FLOAT32[sentence] = (where, out)
+    if len(_FLOAT32) > 512:
+        _FLOAT32.popitem(last=False)
+    return out
+
+
+@lru_cache(maxsize=1024)
+def _question_roles(ids: tuple[int, ...]) -> tuple[list[int], int | None, int | None]:
+    """Which of the question's pieces are content, its (first) wh-word and the head after it."""
+    q_pieces = _pieces_of(ids)
     words = _words(q_pieces)
     content = [k for k, w in enumerate(words) if w not in STOPWORDS and w not in _WH]
     wh_at = [k for k, w in enumerate(words) if w in _WH]
-    sims = np.asarray(vectors, np.float32) @ np.asarray(query.tokens, np.float32).T  # pieces x question tokens
-    n_pieces = len(piece_ids)
-    best_q = sims[:, content].max(axis=1) if content else np.zeros(n_pieces, np.float32)
-    wh = sims[:, wh_at[0]] if wh_at else np.zeros(n_pieces, np.float32)
     after = wh_at[0] + 1 if wh_at else None
     while after is not None and after < len(words) and q_pieces[after].startswith("##"):
         after += 1
-    head = sims[:, after] if after is not None and after < len(words) and words[after] not in STOPWORDS \
-        else np.zeros(n_pieces, np.float32)
-    if not starts:
-        return WordSims({}, {}, {})
-    per_word = [np.maximum.reduceat(values[order], bounds).tolist() for values in (best_q, wh, head)]
-    return WordSims(*(dict(zip(starts, values)) for values in per_word))
+    head = after if after is not None and after < len(words) and words[after] not in STOPWORDS else None
+    return content, wh_at[0] if wh_at else None, head
 
 
 @lru_cache(maxsize=1024)

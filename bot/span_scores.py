@@ -3,138 +3,163 @@
 Why: ``bot.extract.features`` spells every feature out as a named dict entry, which is what fitting
 and reading the model need, but a sentence has ~50 candidates and building those dicts made span
 extraction cost as much as embedding the question (issue 7 wants everything after the embedding to be
-small). Here per-token facts become arrays once per sentence and every candidate's score is summed
-from them with the same weights. ``tests/test_short_answers.py`` checks that both give the same scores.
+small). Here the question-independent part of every score comes from the sentence's cached
+:class:`~bot.span_layout.Layout` (one matrix product per wh-word, kept), and the rest is a few array
+operations over the candidates. ``tests/test_short_answers.py`` checks that both give the same scores.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from .lexical import STOPWORDS, word_terms
+from .span_layout import FACTS, MAX_WORDS, QUESTION_WORD, ROLES, Layout
 
-MAX_LEN = 12  # longer than any candidate (extract.MAX_WORDS words); the length weights stop at 6 anyway
+_FAR = 10 ** 9  # beyond any sentence: no marked token on that side
+_NONE = 1e300  # no strong soft anchor on that side (finite: differences of table rows stay 0, not NaN)
 
 
-def linear_scores(toks, spans, wh: str, head: str | None, typed, preferred, sims, weights: dict[str, float],
-                  roles: list[str], reason: frozenset[str], verbish) -> np.ndarray:
-    """``sum(weights[k] * v for k, v in features(...).items())`` for every span (see bot/extract.py)."""
-    w = weights.get
-    n_tok = len(toks)
-    I = np.array([i for i, _ in spans])  # noqa: E741 - token ranges [I, J)
-    J = np.array([j for _, j in spans])
-    low = [t.text.lower() for t in toks]
-    names = ("word", "matched", "caps", "digit", "stop", "verb", "and", "head")
-    rows = [(True, t.matched, t.text[0].isupper() and t.start > 0, any(ch.isdigit() for ch in t.text),
-             lo in STOPWORDS, verbish(t.text), lo == "and", bool(head) and head in word_terms(t.text))
-            if t.word else (False,) * 8 for t, lo in zip(toks, low)]
-    table = np.array(rows, dtype=bool).reshape(n_tok, len(names))
-    column = {name: k for k, name in enumerate(names)}
-    flags = {name: table[:, k] for name, k in column.items()}
-    word = flags["word"]
-    prefix = np.vstack([np.zeros((1, len(names)), np.int64), np.cumsum(table, axis=0, dtype=np.int64)])
-    counts = prefix[J] - prefix[I]  # spans x flags
+@dataclass(frozen=True)
+class Plan:
+    """The weights arranged for one wh-word: tables the scorer gathers from, and scalars."""
 
-    def count(name: str, lo: np.ndarray | None = None) -> np.ndarray:
-        k = column[name]
-        return counts[:, k] if lo is None else prefix[J, k] - prefix[lo, k]
+    length: np.ndarray  # by word count
+    before: np.ndarray  # by ROLES index of the token before the span (last entry: the sentence edge)
+    after: np.ndarray  # by ROLES index of the token after it (last entry: the sentence edge)
+    facts: np.ndarray  # by span_layout.FACTS
+    w: dict[str, float]  # the other weights, wh-specific ones under their plain name
 
-    n = count("word")
-    next_word = np.full(n_tok + 1, n_tok)
-    for k in range(n_tok - 1, -1, -1):
-        next_word[k] = k if word[k] else next_word[k + 1]
-    first = next_word[I]
-    length = np.array([w(f"len{min(k, 6)}", 0.0) + w(f"{wh}:len{min(k, 4)}", 0.0) for k in range(MAX_LEN + 1)])
-    s = length[np.minimum(n, MAX_LEN)]
-    s += _anchor_terms(np.flatnonzero([t.matched for t in toks]), I, J, n_tok, w)
-    s += w("matched_inside", 0.0) * count("matched")
-    role_before = np.array([w(f"before:{r}", 0.0) for r in ["edge", *roles]])  # index i: the token before i
-    role_after = np.array([w(f"after:{r}", 0.0) for r in [*roles, "edge"]])  # index j: the token at j
-    s += role_before[I] + role_after[J]
-    reason_before = np.array([k > 0 and bool(word[k - 1]) and low[k - 1] in reason for k in range(n_tok + 1)])
-    s += w(f"{wh}:after_reason_word", 0.0) * reason_before[I]
-    caps = count("caps")
-    s += w(f"{wh}:capitalised", 0.0) * caps / n + w(f"{wh}:all_capitalised", 0.0) * (caps == n)
-    s += w(f"{wh}:digit", 0.0) * (count("digit") > 0) + w("inner_function_words", 0.0) * count("stop") / n
-    s += w("inner_verbish", 0.0) * (count("verb", first + 1) > 0)
-    s += w(f"{wh}:first_verbish", 0.0) * flags["verb"][first] + w("inner_and", 0.0) * (count("and") > 0)
-    if head:
-        head_at = np.append(flags["head"], False)
-        s += w("head_inside", 0.0) * (count("head") > 0) + w("head_after", 0.0) * head_at[J]
-    s += w("sentence_start", 0.0) * (I == 0)
-    start = np.array([t.start for t in toks])[I]
-    end = np.array([t.end for t in toks])[J - 1]
+
+def plan(weights: dict[str, float], wh: str) -> Plan:
+    """``weights`` (bot/extract.py WEIGHTS) for questions asking ``wh``."""
+    g = weights.get
+    plain = ("log_distance", "near_left", "near_right", "matched_left_share", "window_matches", "matched_inside",
+             "head_inside", "head_after", "typed_exact", "typed_overlap", "typed_inside", "chosen_exact",
+             "chosen_overlap", "soft_inside_mean", "soft_inside_max", "soft_left", "soft_right", "soft_log_distance",
+             "soft_window", "head_sim_max", "head_sim_after")
+    w = {k: g(k, 0.0) for k in plain} | {k: g(f"{wh}:{k}", 0.0) for k in ("wh_sim_max", "wh_sim_mean")}
+    wh_facts = {"after_reason_word", "capitalised", "all_capitalised", "digit", "first_verbish"}
+    return Plan(np.array([g(f"len{min(k, 6)}", 0.0) + g(f"{wh}:len{min(k, 4)}", 0.0) for k in range(MAX_WORDS + 3)]),
+                np.array([g(f"before:{r}", 0.0) for r in ROLES] + [g("before:edge", 0.0)]),
+                np.array([g(f"after:{r}", 0.0) for r in ROLES] + [g("after:edge", 0.0)]),
+                np.array([g(f"{wh}:{k}" if k in wh_facts else k, 0.0) for k in FACTS]), w)
+
+
+def static_scores(n: np.ndarray, facts: np.ndarray, p: Plan) -> np.ndarray:
+    """The part of the scores that depends on the spans' own words and the wh-word only."""
+    return p.length[np.minimum(n, len(p.length) - 1)] + facts @ p.facts
+
+
+def scores(lay: Layout, runs: np.ndarray, static: np.ndarray, matched: np.ndarray, head: np.ndarray | None,
+           typed, preferred, soft: np.ndarray | None, p: Plan) -> np.ndarray:
+    """Every span's score: ``static`` plus the features that depend on the question: its words in
+    the sentence (``matched``, bool per token), the head noun (``head``: bool per token, None when the
+    question has none), the typed spans and the typed choice (character spans), and the token
+    similarities (``soft``: tokens x 3, question / wh-word / head, NaN for a word without one).
+    ``runs``: the spans' :func:`bot.span_layout.run_index` rows.
+
+    Why it looks like this: an array operation on a few dozen numbers costs ~2 µs whatever it does,
+    so the features are first folded into one table by token position (:func:`_token_table`, ~40
+    operations on arrays of n tokens) and then read at every span's start, end and window ends with a
+    handful of gathers."""
+    I, J, lo, hi, level, back = runs.T  # noqa: E741
+    w, n = p.w, len(lay.texts)
+    table = _token_table(lay.roles, matched, head, soft, p)
+    at_i, at_j = table[I], table[J]
+    inner, window = at_j - at_i, table[hi] - table[lo]
+    s = static + at_i[:, 0] + at_j[:, 1] + inner[:, 2] + window[:, 3] + w["log_distance"] * np.minimum(at_i[:, 4],
+                                                                                                        at_j[:, 5])
+    if head is not None:
+        s += w["head_inside"] * (inner[:, 6] > 0)
+    start, end = lay.starts[I], lay.ends[J - 1]
     if typed:
-        s += w("typed_exact", 0.0) * np.any([(start == a) & (end == b) for a, b in typed], axis=0)
-        s += w("typed_overlap", 0.0) * np.any([(a < end) & (start < b) for a, b in typed], axis=0)
-        s += w("typed_inside", 0.0) * np.any([(a <= start) & (end <= b) for a, b in typed], axis=0)
+        a, b = np.array(typed).T[:, :, None]
+        s += w["typed_exact"] * ((start == a) & (end == b)).any(axis=0)
+        s += w["typed_overlap"] * ((a < end) & (start < b)).any(axis=0)
+        s += w["typed_inside"] * ((a <= start) & (end <= b)).any(axis=0)
     if preferred:
-        s += w("chosen_exact", 0.0) * ((start == preferred[0]) & (end == preferred[1]))
-        s += w("chosen_overlap", 0.0) * ((preferred[0] < end) & (start < preferred[1]))
-    if sims is not None:
-        s += _soft_terms(toks, sims, I, J, wh, w)
-    return s
+        s += w["chosen_exact"] * ((start == preferred[0]) & (end == preferred[1]))
+        s += w["chosen_overlap"] * ((preferred[0] < end) & (start < preferred[1]))
+    if soft is None:
+        return s
+    count = inner[:, 11]
+    some = count > 0  # spans none of whose words has a similarity get no soft terms
+    maxes = _range_max(np.where(np.isnan(soft[:, :1]), -np.inf, soft), I, level, back)
+    maxes[~some] = 0.0
+    distance = np.minimum(at_i[:, 12], at_j[:, 13])
+    t = (at_i[:, 7] + at_j[:, 8] + (w["soft_inside_mean"] * inner[:, 9] + w["wh_sim_mean"] * inner[:, 10])
+         / np.maximum(count, 1) + maxes @ np.array([w["soft_inside_max"], w["wh_sim_max"], w["head_sim_max"]])
+         + w["soft_log_distance"] * np.where(distance == _NONE, 3.0, distance)
+         + w["soft_window"] * (window[:, 9] - inner[:, 9]) / max(1.0, table[n, 9]))
+    return s + np.where(some, t, 0.0)
 
 
-def _anchor_terms(matched: np.ndarray, I: np.ndarray, J: np.ndarray, n_tok: int, w) -> np.ndarray:  # noqa: E741
-    """Distance to, nearness of, and counts of the question's words around each span."""
-    m = len(matched)
-    cut, right_at = np.searchsorted(matched, I), np.searchsorted(matched, J)
-    padded = np.concatenate([[-(10 ** 9)], matched, [10 ** 9]])  # sentinels: no anchor on that side
-    left_gap = I - padded[cut]  # huge when there is no anchor to the left
-    right_gap = padded[right_at + 1] - J + 1
-    distance = np.minimum(left_gap, right_gap)
-    distance = np.where(distance > 10 ** 8, n_tok, distance)
-    window = np.searchsorted(matched, J + 6) - np.searchsorted(matched, I - 6)
-    return (w("log_distance", 0.0) * np.log1p(distance) + w("near_left", 0.0) * (left_gap <= 2)
-            + w("near_right", 0.0) * (right_gap - 1 <= 1)
-            + w("matched_left_share", 0.0) * (cut / m if m else np.full(len(I), 0.5))
-            + w("window_matches", 0.0) * window / max(1, m))
+def _token_table(roles: np.ndarray, matched: np.ndarray, head: np.ndarray | None, soft: np.ndarray | None,
+                 p: Plan) -> np.ndarray:
+    """Per position k = 0..n (a span starting at k reads row k, one ending before k reads row k):
+
+    0  what a span starting at k scores for the token before it (role, a question word within two)
+       and for the share of the question's words left of it;
+    1  the same for the token at k after a span ending there (role, a question word within two, the
+       head noun right after);
+    2, 3  running sums of the question's words (weighted as inside a span, and as in its ±6 window);
+    4, 5  log(1 + distance) to the nearest question word left of k / from k on (log(1 + n) if none);
+    6  running count of head-noun words;
+    7, 8  soft: best question cosine among the 3 words before k / from k on (and the head cosine at k);
+    9, 10, 11  soft: running sums of question and wh-word cosines, and of words that have them;
+    12, 13  soft: log(1 + distance) to the nearest strong soft anchor (cosine ≥ 0.75), _NONE if none."""
+    w, n = p.w, len(matched)
+    table = np.zeros((n + 1, 14))
+    k = np.arange(n + 1)
+    seen, left, right = _nearest(matched, k)
+    m = int(seen[-1])
+    roles = np.where(matched, QUESTION_WORD, roles)
+    table[:, 0] = p.before[np.concatenate([[-1], roles])] + w["near_left"] * (left <= 2) + \
+        (w["matched_left_share"] * seen / m if m else w["matched_left_share"] * 0.5)
+    table[:, 1] = p.after[np.append(roles, -1)] + w["near_right"] * (right <= 2)
+    table[:, 2] = w["matched_inside"] * seen
+    table[:, 3] = w["window_matches"] / max(1, m) * seen
+    table[:, 4] = np.log1p(np.minimum(left, n))  # no question word on that side: log(1 + n)
+    table[:, 5] = np.log1p(np.minimum(right, n))
+    if head is not None:
+        table[:n, 1] += w["head_after"] * head
+        np.cumsum(head, out=table[1:, 6])
+    if soft is None:
+        return table
+    has = ~np.isnan(soft[:, 0])
+    cos = np.where(has[:, None], soft, 0.0)
+    np.cumsum(cos[:, :2], axis=0, out=table[1:, 9:11])
+    np.cumsum(has, out=table[1:, 11])
+    near = np.full(n + 6, -np.inf)  # question cosine by position, 3 positions of padding either side
+    near[3:-3] = np.where(has, soft[:, 0], -np.inf)
+    before = np.maximum(np.maximum(near[:-5], near[1:-4]), near[2:-3])  # words k-3 .. k-1
+    after = np.maximum(np.maximum(near[3:-2], near[4:-1]), near[5:])  # words k .. k+2
+    table[:, 7] = w["soft_left"] * np.where(before > -np.inf, before, 0.0)
+    table[:, 8] = w["soft_right"] * np.where(after > -np.inf, after, 0.0)
+    table[:n, 8] += w["head_sim_after"] * cos[:, 2]
+    _, left, right = _nearest(has & (cos[:, 0] >= 0.75), k)
+    table[:, 12] = np.where(left > n, _NONE, np.log1p(np.minimum(left, n)))
+    table[:, 13] = np.where(right > n, _NONE, np.log1p(np.minimum(right, n)))
+    return table
 
 
-def _soft_terms(toks, sims, I: np.ndarray, J: np.ndarray, wh: str, w) -> np.ndarray:  # noqa: E741
-    """The soft-anchor features of ``extract._soft_features`` for every span (0 for a span none of
-    whose words has a similarity)."""
-    n_tok = len(toks)
-    q = np.array([sims.question.get(t.start, np.nan) if t.word else np.nan for t in toks] + [np.nan])
-    has = ~np.isnan(q)
-    q0 = np.where(has, q, 0.0)
-    wh_s = np.array([sims.wh.get(t.start, 0.0) for t in toks] + [0.0])
-    head_s = np.array([sims.head.get(t.start, 0.0) for t in toks] + [0.0])
-    head_after = np.array([sims.head.get(t.start, 0.0) if t.word else 0.0 for t in toks] + [0.0])
-    width = int((J - I).max())
-    at = I[:, None] + np.arange(width)[None, :]
-    inside = (at < J[:, None]) & has[np.minimum(at, n_tok)]
-    at = np.minimum(at, n_tok)
-    k = inside.sum(axis=1)
-    some = k > 0
-    k1 = np.maximum(k, 1)
+def _nearest(marked: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For every position k: how many marked tokens lie before it, the distance k - i to the last
+    marked i < k, and i - k + 1 to the first marked i >= k (> len(marked) when there is none)."""
+    at = np.flatnonzero(marked)
+    seen = np.searchsorted(at, k)
+    padded = np.concatenate([[-_FAR], at, [_FAR]])
+    return seen, k - padded[seen], padded[seen + 1] - k + 1
 
-    def inside_max(values: np.ndarray) -> np.ndarray:
-        return np.where(some, np.where(inside, values[at], -np.inf).max(axis=1), 0.0)
 
-    def near_max(offsets: np.ndarray) -> np.ndarray:  # best similarity among words at these positions
-        pos = offsets
-        ok = (pos >= 0) & (pos < n_tok)
-        found = np.where(ok & has[np.clip(pos, 0, n_tok)], q[np.clip(pos, 0, n_tok)], -np.inf).max(axis=1)
-        return np.where(np.isinf(found), 0.0, found)
-
-    s = w("soft_inside_mean", 0.0) * (np.where(inside, q0[at], 0.0).sum(axis=1) / k1)
-    s += w("soft_inside_max", 0.0) * inside_max(q0)
-    s += w("soft_left", 0.0) * near_max(I[:, None] - 3 + np.arange(3)[None, :])
-    s += w("soft_right", 0.0) * near_max(J[:, None] + np.arange(3)[None, :])
-    strong = np.flatnonzero(has[:n_tok] & (q0[:n_tok] >= 0.75))
-    if len(strong):
-        padded = np.concatenate([[-(10 ** 9)], strong, [10 ** 9]])
-        gap = np.minimum(I - padded[np.searchsorted(strong, I)], padded[np.searchsorted(strong, J) + 1] - J + 1)
-        s += w("soft_log_distance", 0.0) * np.where(gap > 10 ** 8, 3.0, np.log1p(np.minimum(gap, 10 ** 8)))
-    else:
-        s += w("soft_log_distance", 0.0) * 3.0
-    total = max(1.0, float(q0.sum()))
-    prefix = np.concatenate([[0.0], np.cumsum(q0[:n_tok])])
-    near = prefix[np.minimum(J + 6, n_tok)] - prefix[np.maximum(I - 6, 0)] - (prefix[J] - prefix[I])
-    s += w("soft_window", 0.0) * near / total
-    s += w(f"{wh}:wh_sim_max", 0.0) * inside_max(wh_s)
-    s += w(f"{wh}:wh_sim_mean", 0.0) * np.where(inside, wh_s[at], 0.0).sum(axis=1) / k1
-    s += w("head_sim_max", 0.0) * inside_max(head_s) + w("head_sim_after", 0.0) * head_after[J]
-    return np.where(some, s, 0.0)
+def _range_max(values: np.ndarray, I: np.ndarray, level: np.ndarray, back: np.ndarray) -> np.ndarray:  # noqa: E741
+    """``values[I[k]:J[k]].max(axis=0)`` for every k, by a sparse table: the max of two overlapping
+    blocks of 2**level rows, starting at I and at ``back`` = J - 2**level."""
+    levels = int(level.max()) + 1
+    table = np.full((levels, len(values), values.shape[1]), -np.inf)
+    table[0] = values
+    for lv in range(1, levels):
+        half = 1 << (lv - 1)
+        table[lv, :len(values) - half] = np.maximum(table[lv - 1, :-half], table[lv - 1, half:])
+    return np.maximum(table[level, I], table[level, back])

@@ -112,7 +112,6 @@ def test_answering_scores_equal_the_named_features(encoder):
     """bot/span_scores.py (what answering runs) sums the same weighted features as bot/extract.py's
     named ones (what fitting and docs use), with and without soft anchors."""
     from bot.soft_anchors import word_sims
-    from bot.span_scores import linear_scores
 
     sentences = ["The museum was established in 1887 by a group of local merchants, who paid $4,000 for it.",
                  "Because the river flooded twice, engineers rebuilt the old stone bridge near Kelling in 1998.",
@@ -127,14 +126,13 @@ def test_answering_scores_equal_the_named_features(encoder):
             query = Query(question, tuple(dict.fromkeys(terms(question))), answer_types.question_type(question),
                           tuple(entity_terms(question)), vector, q_mat, q_id)
             for sims in (word_sims(sentence, s_mat, s_id, query), None):
-                toks, spans, wh, head, typed, chosen = extract._candidates_of(sentence, question, query.terms,
-                                                                              query.kind, None, sims)
-                named = [sum(extract.WEIGHTS.get(k, 0.0) * v for k, v in
-                             extract.features(toks, span, wh, head, typed, chosen, sims).items()) for span in spans]
-                fast = linear_scores(toks, spans, wh, head, typed, chosen, sims, extract.WEIGHTS,
-                                     [extract._role(t) for t in toks], extract._REASON, extract._verbish)
-                assert np.allclose(fast, named, rtol=0, atol=1e-9)
-                checked += len(spans)
+                preferred = (sentence.index("2 billion"), sentence.index(" in its")) if "yuan" in sentence else None
+                got = extract.prepare(sentence, question, query.terms, query.kind, preferred, sims)
+                toks = got.tokens()
+                named = [sum(extract.WEIGHTS.get(k, 0.0) * v for k, v in extract.features(
+                    toks, span, got.wh, got.head, got.typed, got.preferred, sims).items()) for span in got.spans()]
+                assert np.allclose(extract.linear_scores(got), named, rtol=0, atol=1e-9)
+                checked += len(named)
     assert checked > 200
 
 

@@ -1,0 +1,202 @@
+"""What the span extractor knows about a sentence before it sees a question: its tokens, what role
+each plays at a span's edge (pause, preposition, clause word ...), the runs of words that could be an
+answer, and each run's question-independent facts (length, capitals, digits, verb-like words).
+
+Why a module of its own, cached per sentence: the cited sentence comes back question after question
+(a conversation keeps asking about the same article), and tokenising it, walking its candidate runs and
+tabulating their facts was most of the extractor's time (issue 7: everything after the question's
+embedding must stay small). What depends on the question (which words it says, its wh-word, the token
+similarities) is applied on top of this in bot/extract.py and bot/span_scores.py.
+Nothing here names an article's words: only English function words and punctuation.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from .lexical import STOPWORDS, word_terms
+
+_TOKEN = re.compile(r"[A-Za-z0-9]+(?:[.,'’&-][A-Za-z0-9]+)*\.?|[$€£¥%]|[^\sA-Za-z0-9]")
+_ABBREVIATION = re.compile(r"(?:[A-Za-z]\.)+|[A-Z][a-z]?\.")
+MAX_WORDS = 10  # SQuAD answers are short: 9 in 10 have at most this many words
+
+# English function words by role; the span edges and the boundary features use them.
+PREPOSITIONS = frozenset("of in on at by for from with to into onto over under about after before during since "
+                         "until through across against among between within without toward towards upon near "
+                         "via per than as like".split())
+DETERMINERS = frozenset("a an the this that these those its his her their our my your some any each every "
+                        "no another".split())
+CLAUSE = frozenset("which who whom whose that where when while because although though since if unless whereas "
+                   "and but or nor so".split())
+AUXILIARIES = frozenset("is are was were be been being am has have had do does did will would can could "
+                        "should may might must shall".split())
+# a clause of its own starts here: "closed in 2015 | because demand fell" is two answers, not one
+SUBORDINATE = frozenset("because which whom whose although though whereas while unless".split())
+REASON = frozenset("because due since as so to for".split())
+PAUSE = frozenset(",;:()[]\"“”‘’—–")
+# inside an answer: money and percent signs, hyphens and apostrophes of names
+INSIDE = frozenset("$€£¥%&'’-/.")
+# what bounds a span on one side; "question_word" is the one role that depends on the question
+ROLES = ("edge", "pause", "mark", "question_word", "preposition", "determiner", "clause", "auxiliary", "function",
+         "verbish", "word")
+QUESTION_WORD = ROLES.index("question_word")
+# per-candidate facts that do not depend on the question, in the column order of Layout.facts
+FACTS = ("after_reason_word", "capitalised", "all_capitalised", "digit", "inner_function_words", "inner_verbish",
+         "first_verbish", "inner_and", "sentence_start")
+
+
+def verbish(word: str) -> bool:
+    """A lower-case word with a verb's ending: a crude part-of-speech cue that needs no tagger."""
+    return word.islower() and len(word) > 4 and word.endswith(("ed", "ing", "es", "ize", "ise"))
+
+
+def role(text: str, is_word: bool) -> str:
+    """What a token bounds a span with when the question does not say it: a pause, a function word
+    by kind, or an ordinary word (then the span probably cuts a phrase in two)."""
+    if not is_word:
+        return "pause" if text in PAUSE else "mark"
+    low = text.lower()
+    for name, group in (("preposition", PREPOSITIONS), ("determiner", DETERMINERS), ("clause", CLAUSE),
+                        ("auxiliary", AUXILIARIES)):
+        if low in group:
+            return name
+    if low in STOPWORDS:
+        return "function"
+    return "verbish" if verbish(text) else "word"
+
+
+def edge_ok(text: str, is_word: bool, first: bool) -> bool:
+    """Can a span start (``first``) or end with this token, the question aside? Not with a function
+    word; a symbol only when it belongs to an amount ("$5", "30%")."""
+    if not is_word:
+        return text in "$€£¥" if first else text == "%"
+    low = text.lower()
+    return low not in STOPWORDS and low not in PREPOSITIONS and low not in AUXILIARIES
+
+
+@dataclass(eq=False)
+class Layout:
+    """One sentence's tokens and candidate runs, with the arrays the scorer gathers from.
+
+    ``spans`` are the runs of at most MAX_WORDS words without pause punctuation or a subordinating
+    word inside and with no function word at either edge, in (start, end) order; which of them are
+    candidates for a question also depends on the words it says (:meth:`allowed`)."""
+
+    sentence: str
+    texts: tuple[str, ...]
+    starts: np.ndarray  # character start and end of each token
+    ends: np.ndarray
+    word: np.ndarray  # bool per token
+    keys: tuple[tuple[int, str, frozenset[str]], ...]  # (token, lower case, stems) of each non-stopword word
+    plain: np.ndarray  # bool: a word whose lower case is no stopword (a paraphrase of the question may anchor)
+    roles: np.ndarray  # ROLES index per token, the question aside
+    terms: tuple[frozenset[str], ...]  # stems per token (empty for marks)
+    I: np.ndarray  # noqa: E741 - the runs' token ranges [I, J), their run_index rows and word counts
+    J: np.ndarray
+    runs: np.ndarray
+    words: np.ndarray
+    facts: np.ndarray  # runs x FACTS
+    members: np.ndarray  # runs x tokens: 1 for a token inside the run, 101 for one at its edge
+    index: dict[tuple[int, int], int]  # run -> its row
+    cache: dict = field(default_factory=dict)  # derived per question-side key (the wh-word's static scores)
+
+    def allowed(self, matched: np.ndarray) -> np.ndarray:
+        """Which runs are candidates when the question says the ``matched`` tokens: none at an edge,
+        and at most one inside, only in a run of three words or more (not mostly the question)."""
+        count = self.members @ matched.astype(float)  # question words inside, +100 for each at an edge
+        return (count == 0) | ((count == 1) & (self.words >= 3))
+
+    def span_facts(self, I: np.ndarray, J: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # noqa: E741
+        """Word counts and FACTS of the token ranges [I, J) (any ranges, not only ``spans``)."""
+        texts, word, n_tok = self.texts, self.word, len(self.texts)
+        low = [t.lower() for t in texts]
+        flags = np.array([(w, w and t[0].isupper() and s > 0, w and any(c.isdigit() for c in t),
+                           w and lo in STOPWORDS, w and verbish(t), w and lo == "and")
+                          for t, lo, w, s in zip(texts, low, word.tolist(), self.starts.tolist())],
+                         dtype=np.int64).reshape(n_tok, 6)
+        prefix = np.vstack([np.zeros((1, 6), np.int64), np.cumsum(flags, axis=0)])
+        counts = prefix[J] - prefix[I]
+        n = counts[:, 0]
+        next_word = np.full(n_tok + 1, n_tok)
+        for k in range(n_tok - 1, -1, -1):
+            next_word[k] = k if word[k] else next_word[k + 1]
+        first = next_word[I]
+        reason = np.array([k > 0 and bool(word[k - 1]) and low[k - 1] in REASON for k in range(n_tok + 1)])
+        caps = counts[:, 1]
+        facts = np.column_stack([reason[I], caps / n, caps == n, counts[:, 2] > 0, counts[:, 3] / n,
+                                 prefix[J, 4] - prefix[first + 1, 4] > 0, flags[first, 4] if n_tok else first,
+                                 counts[:, 5] > 0, I == 0]).astype(float)
+        return n, facts.reshape(len(I), len(FACTS))
+
+
+def run_index(I: np.ndarray, J: np.ndarray, n_tok: int) -> np.ndarray:  # noqa: E741
+    """Per token range [I, J): the positions :func:`bot.span_scores.scores` gathers at, computed once per sentence's
+    runs: I, J, the ±6-token window's ends, and the two power-of-two blocks covering the range."""
+    level = np.log2(J - I).astype(np.int64)  # exact for the small integers spans have
+    return np.column_stack([I, J, np.maximum(I - 6, 0), np.minimum(J + 6, n_tok), level, J - (1 << level)])
+
+
+
+@lru_cache(maxsize=1024)  # ~20 kB each
+def layout(sentence: str) -> Layout:
+    """The sentence's :class:`Layout`, kept for the next question about it."""
+    texts, starts, words, keys, plain, roles, stems = [], [], [], [], [], [], []
+    for m in _TOKEN.finditer(sentence):
+        text = m.group(0)
+        is_word = text[0].isalnum()
+        if is_word and text.endswith(".") and not _ABBREVIATION.fullmatch(text):
+            text = text[:-1]  # a sentence's final full stop is not part of its last word
+        k = len(texts)
+        texts.append(text)
+        starts.append(m.start())
+        words.append(is_word)
+        low = text.lower().replace(",", "")
+        if is_word and low not in STOPWORDS:
+            keys.append((k, low, word_terms(text)))
+        plain.append(is_word and text.lower() not in STOPWORDS)
+        roles.append(ROLES.index(role(text, is_word)))
+        stems.append(word_terms(text) if is_word else frozenset())
+    runs = _runs(texts, words)
+    I = np.array([r[0] for r in runs], np.int64)  # noqa: E741
+    J = np.array([r[1] for r in runs], np.int64)
+    out = Layout(sentence, tuple(texts), np.array(starts, np.int64),
+                 np.array([s + len(t) for s, t in zip(starts, texts)], np.int64), np.array(words, bool), tuple(keys),
+                 np.array(plain, bool), np.array(roles, np.int64), tuple(stems), I, J, run_index(I, J, len(texts)), np.zeros(0, np.int64),
+                 np.zeros((0, len(FACTS))), _members(I, J, len(texts)), {(i, j): row for row, (i, j, _) in enumerate(runs)})
+    out.words, out.facts = out.span_facts(I, J) if runs else (out.words, out.facts)
+    return out
+
+
+def _members(I: np.ndarray, J: np.ndarray, n_tok: int) -> np.ndarray:  # noqa: E741
+    """Layout.members: one product with the question's words counts them inside and at the edges."""
+    at = np.arange(n_tok)
+    inside = ((I[:, None] <= at) & (at < J[:, None])).astype(float)
+    return inside + 100 * ((at == I[:, None]) | (at == J[:, None] - 1))
+
+
+def _runs(texts: list[str], words: list[bool]) -> list[tuple[int, int, int]]:
+    """(start, end, words) of every run that could be an answer, the question's words aside."""
+    out = []
+    n = len(texts)
+    first = [edge_ok(t, w, True) for t, w in zip(texts, words)]
+    last = [edge_ok(t, w, False) for t, w in zip(texts, words)]
+    for i in range(n):
+        if not first[i]:
+            continue
+        count = 0
+        for j in range(i, n):
+            if not words[j] and texts[j] not in INSIDE:
+                break
+            if words[j]:
+                if texts[j].lower() in SUBORDINATE:
+                    break
+                count += 1
+                if count > MAX_WORDS:
+                    break
+            if count and last[j]:  # a span of symbols alone ("$ %") is no answer
+                out.append((i, j + 1, count))
+    return out
