@@ -49,25 +49,31 @@ _SENTENCE_START_WORDS = frozenset("The A An This That These Those It In On At Fo
                                   "While After Before During Since Although Its Their His Her Our".split())
 
 
+# Cues of each asked-for kind, in precedence order for cues at the same place.
+_KIND_CUES = (
+    (PERCENT, re.compile(r"\b(what|which) (percent|percentage|proportion|share|fraction)\b|\bhow many percent")),
+    (AMOUNT, re.compile(r"\bhow (much|many)\b|\bwhat (amount|number|sum|price|cost|size|population|total)\b"
+                        r"|\bhow (large|big|long|far|old|tall|high)\b")),
+    (DATE, re.compile(r"\bwhen\b|\b(what|which) (year|date|day|month|decade|century|time|period|season)\b"
+                      r"|\bwhat time\b")),
+    (PLACE, re.compile(r"\bwhere\b|\b(what|which|in which|in what) (\w+ )?(city|country|province|state|region|"
+                       r"place|town|county|area|location|continent|district|nation|island|river|street)\b")),
+    (ORG, re.compile(r"\b(what|which) (\w+ ){0,2}(company|companies|firm|organi[sz]ation|group|agency|university|"
+                     r"bank|team|institution|body|party|subsidiary|manufacturer|business|club|school)\b")),
+    (PERSON, re.compile(r"\b(who|whom|whose)\b|\b(what|which) (\w+ )?(person|man|woman|people|scientist|president|"
+                        r"leader|king|queen|emperor|player|author|writer|artist|inventor)\b")),
+)
+
+
 def question_type(question: str) -> str | None:
-    """The kind of span the question asks for, or None when it asks for something else (why, how, what)."""
+    """The kind of span the question asks for, or None when it asks for something else (why, how, what).
+
+    The first cue in the question decides: a later "where" or "when" usually opens a relative clause
+    ("Which company runs the workshop where the robots are tested?" asks for a company, not a place)."""
     q = " " + question.lower().strip() + " "
-    if re.search(r"\b(what|which) (percent|percentage|proportion|share|fraction)\b|\bhow many percent", q):
-        return PERCENT
-    if re.search(r"\bhow (much|many)\b|\bwhat (amount|number|sum|price|cost|size|population|total)\b"
-                 r"|\bhow (large|big|long|far|old|tall|high)\b", q):
-        return AMOUNT
-    if re.search(r"\bwhen\b|\b(what|which) (year|date|day|month|decade|century|time|period|season)\b|\bwhat time\b", q):
-        return DATE
-    if re.search(r"\bwhere\b|\b(what|which|in which|in what) (\w+ )?(city|country|province|state|region|place|town|"
-                 r"county|area|location|continent|district|nation|island|river|street)\b", q):
-        return PLACE
-    if re.search(r"\b(what|which) (\w+ ){0,2}(company|companies|firm|organi[sz]ation|group|agency|university|bank|team|"
-                 r"institution|body|party|subsidiary|manufacturer|business|club|school)\b", q):
-        return ORG
-    if re.search(r"\b(who|whom|whose)\b|\b(what|which) (\w+ )?(person|man|woman|people|scientist|president|leader|"
-                 r"king|queen|emperor|player|author|writer|artist|inventor)\b", q):
-        return PERSON
+    found = [(m.start(), order, kind) for order, (kind, cue) in enumerate(_KIND_CUES) if (m := cue.search(q))]
+    if found:
+        return min(found)[2]
     head = re.search(r"\b(?:which|what) ([a-z]+)\b", q)
     if head and head.group(1) not in _NOT_HEADS:  # "Which bridge ...?": a name ending in "Bridge"
         return f"{NAMED}{head.group(1).rstrip('s') if head.group(1).endswith('s') and len(head.group(1)) > 3 else head.group(1)}"

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from . import answer_types as at
 from .retrieval import Hit
 
-# weight of the question as typed when it is searched beside its resolved form
-RAW_WEIGHT = {"ellipsis": 1.0, "pronoun": 0.3, "why": 0.3}
+# weight of the question as typed when it is searched beside its resolved form. "And Jilin?" is open
+# (whatever the article says of Jilin counts), so the name as typed weighs as much as the borrowed frame;
+# "And Liaoning's?" elides one thing it owns, which only the resolved question names (``possessive``)
+RAW_WEIGHT = {"ellipsis": 1.0, "possessive": 0.3, "pronoun": 0.3, "why": 0.3}
 
 _CONTINUE = re.compile(
     r"^(?:(?:and|so|ok(?:ay)?|please|then)[ ,]+)*(?:(?:tell|show|give) me |say |i want |can you (?:tell|say) )?"
@@ -121,7 +123,8 @@ class Conversation:
         match = _ELLIPSIS.match(text)
         if match or _is_bare_fragment(text):
             fragment = match.group("x") if match else text.rstrip("?.! ")
-            return _fused(text, self._substitute(fragment, last), "ellipsis")
+            return _fused(text, self._substitute(fragment, last), "ellipsis",
+                          "possessive" if _bare_possessive(fragment) else "ellipsis")
         resolved = self._dereference(text)
         if resolved != text:
             return _fused(text, resolved, "pronoun")
@@ -135,7 +138,7 @@ class Conversation:
             _name_spans(frame)
         if spans:
             start, end = spans[0]
-            return frame[:start] + fragment + frame[end:]
+            return frame[:start] + _in_place_of(frame[start:end], fragment) + frame[end:]
         return f"{frame.rstrip('?.! ')} {fragment}?"
 
     def _dereference(self, text: str) -> str:
@@ -166,12 +169,31 @@ class Conversation:
         return None
 
 
+_POSSESSIVE = re.compile(r"(?P<owner>.+?)(?P<mark>['’]s)\b(?P<owned>.*)", re.DOTALL)
+
+
+def _in_place_of(name: str, fragment: str) -> str:
+    """``fragment`` standing for the earlier question's ``name``. A possessive keeps what it owns:
+    after "How much of Heilongjiang's GDP is digital?", "And Liaoning's?" (or "And Liaoning?") asks
+    about Liaoning's GDP; dropping "GDP" would let any sentence about Liaoning answer."""
+    held = _POSSESSIVE.fullmatch(name)
+    if not held:
+        return fragment
+    return (_bare_possessive(fragment) or fragment) + held.group("mark") + held.group("owned")
+
+
+def _bare_possessive(fragment: str) -> str | None:
+    """"Liaoning" for "Liaoning's" (a possessive owning nothing named), else None."""
+    owner = _POSSESSIVE.fullmatch(fragment)
+    return owner.group("owner") if owner and not owner.group("owned").strip() else None
+
+
 def _self(text: str) -> Resolution:
     return Resolution(text, text, "self", ((text, 1.0),))
 
 
-def _fused(raw: str, resolved: str, mode: str) -> Resolution:
-    return Resolution(raw, resolved, mode, ((resolved, 1.0), (raw, RAW_WEIGHT[mode])))
+def _fused(raw: str, resolved: str, mode: str, weighting: str | None = None) -> Resolution:
+    return Resolution(raw, resolved, mode, ((resolved, 1.0), (raw, RAW_WEIGHT[weighting or mode])))
 
 
 def _name_spans(text: str) -> list[tuple[int, int]]:

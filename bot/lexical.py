@@ -98,9 +98,18 @@ _IMPERATIVES = frozenset("tell describe explain name list give show say summaris
                          "considering based given".split())
 
 
+# "US dollars", "Hong Kong dollars", "Swiss francs": the capitalised words name the unit of the answer,
+# as "kilometres" would; an article writing "$278 million" need not name the country
+_CURRENCY_QUALIFIER = re.compile(r"\b(?:[A-Z][A-Za-z.]*\s){1,3}(?=(?:dollars?|yuan|renminbi|euros?|pounds?|yen|"
+                                 r"rupees?|francs?|pesos?|ro?ubles?)\b)")
+
+
 def entity_terms(text: str) -> list[str]:
-    """Stemmed terms of the names and numbers in ``text`` (capitalised words and digits, stopwords out)."""
-    found = [m.group(0) for m in _ENTITY.finditer(text) if m.group(0).lower() not in _IMPERATIVES]
+    """Stemmed terms of the names and numbers in ``text`` (capitalised words and digits, stopwords out;
+    not a currency's country, see ``_CURRENCY_QUALIFIER``)."""
+    units = [m.span() for m in _CURRENCY_QUALIFIER.finditer(text)]
+    found = [m.group(0) for m in _ENTITY.finditer(text) if m.group(0).lower() not in _IMPERATIVES
+             and not any(a <= m.start() < b for a, b in units)]
     return [t for t in dict.fromkeys(terms(" ".join(found)))]
 
 

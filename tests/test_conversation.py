@@ -117,3 +117,34 @@ def test_ask_json_stream_resolves_follow_ups(bundled_settings, pipeline, capsys,
     assert first["resolved_question"] == first["question"]
     assert second["resolved_question"] == "How much did Heilongjiang invest?"
     assert "Heilongjiang" in second["citations"][0]["text"]
+
+
+def test_possessive_ellipsis_keeps_what_the_name_owns():
+    """"And Liaoning's?" after a question about Heilongjiang's GDP asks about Liaoning's GDP, not about
+    Liaoning at large; the typed fragment names nothing the resolved question lacks, so it weighs less."""
+    conversation = Conversation()
+    asked = "How much of Heilongjiang's GDP is digital?"
+    conversation.record(Turn(asked, asked, [], 0, "30 percent", "amount", ("x",)))
+    possessive, open_ended = conversation.resolve("And Liaoning's?"), conversation.resolve("And Liaoning?")
+    assert possessive.resolved == open_ended.resolved == "How much of Liaoning's GDP is digital?"
+    assert possessive.mode == open_ended.mode == "ellipsis"
+    assert dict(possessive.queries)["And Liaoning's?"] < dict(open_ended.queries)["And Liaoning?"]
+
+
+def test_possessive_follow_up_about_a_figure_the_article_lacks_abstains(pipeline):
+    conversation = pipeline.new_conversation()
+    first = pipeline.answer("How much of Heilongjiang's GDP is the digital economy?", conversation)
+    assert "30 percent" in first.short_answer
+    follow = pipeline.answer("And Liaoning's?", conversation)
+    assert "Liaoning's GDP" in follow.resolved_question
+    assert follow.abstained, follow.text
+
+
+def test_it_after_a_which_company_question_is_the_company_named(pipeline):
+    """A later "where" opens a relative clause: the question asks for a company, so "it" is that company."""
+    conversation = pipeline.new_conversation()
+    first = pipeline.answer("Which company runs the workshop where the AGV robots are tested?", conversation)
+    assert first.short_answer == "FAW Jiefang Automotive Co"
+    follow = pipeline.answer("Who owns it?", conversation)
+    assert "FAW Jiefang Automotive Co" in follow.resolved_question
+    assert not follow.abstained and "China FAW Group" in follow.citations[0].text

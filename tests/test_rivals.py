@@ -48,3 +48,14 @@ def test_it_refers_to_what_the_previous_question_was_about(pipeline):
     follow = pipeline.answer("Who runs it?", conversation)
     assert "research center" in follow.resolved_question
     assert not follow.abstained and "Harbin Electric Group" in follow.text
+
+
+def test_a_name_met_only_in_a_list_of_its_siblings_is_listed_only():
+    from bot.rivals import listed_only
+
+    siblings = sibling_map(TEXT)
+    assert listed_only(["corbi"], TEXT[0], siblings)  # "Arden, Belmont and Corby - share ..."
+    assert not listed_only(["arden"], TEXT[1], siblings)  # a sentence about Arden alone
+    assert not listed_only(["arden"], TEXT[0] + " Arden spent more.", siblings)  # also named on its own
+    assert not listed_only(["harbour"], TEXT[0], siblings)  # no siblings known
+    assert not listed_only(["dunmor"], TEXT[0], siblings)  # not named at all
