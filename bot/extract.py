@@ -25,8 +25,8 @@ import numpy as np
 from . import answer_types
 from .lexical import STOPWORDS, terms
 from .soft_anchors import WordSims, word_sims
-from .span_layout import AUXILIARIES, MAX_WORDS, REASON, Layout, layout, role, run_index, verbish
-from .span_scores import Plan, plan, scores, static_scores
+from .span_layout import AUXILIARIES, MAX_WORDS, REASON, Layout, Runs, layout, role, verbish
+from .span_scores import Plan, allowed, column_sums, plan, scores
 
 WH = ("who", "when", "where", "why", "how", "which", "what")
 
@@ -96,13 +96,16 @@ class Token:
 @dataclass(frozen=True, eq=False)
 class Prepared:
     """A sentence read for one question: its layout, which tokens the question says (``matched``),
-    the candidate spans (token ranges [I, J)) and everything question-side the scores need."""
+    the candidate spans (``rows`` of ``runs``) and everything question-side the scores need."""
 
     lay: Layout
     matched: np.ndarray
-    soft: np.ndarray | None  # tokens x (question, wh-word, head) cosines, NaN where a word has none
-    runs: np.ndarray  # the candidates' span_layout.run_index rows (token ranges [I, J) first)
-    static: np.ndarray  # the scores' question-independent part, per candidate
+    sims: WordSims | None
+    has: np.ndarray | None  # per token: has cosines (a word of the soft layout); None: no token vectors
+    runs: Runs  # the sentence's runs (plus the typed span when it is none of them)
+    rows: np.ndarray  # the candidates among them, in order
+    columns: np.ndarray  # per token: matched, head noun, the three cosines (0 where none)
+    sums: np.ndarray  # span_scores.column_sums(runs, columns)
     wh: str
     head: str | None
     typed: list[tuple[int, int]]
@@ -113,7 +116,7 @@ class Prepared:
         return _tokens_of(self.lay, self.matched)
 
     def spans(self) -> list[tuple[int, int]]:
-        return list(zip(self.runs[:, 0].tolist(), self.runs[:, 1].tolist()))
+        return list(zip(self.runs.I[self.rows].tolist(), self.runs.J[self.rows].tolist()))
 
 
 def tokens(sentence: str, question_terms: frozenset[str], question_words: frozenset[str]) -> list[Token]:
@@ -252,43 +255,45 @@ def prepare(sentence: str, question: str, question_terms: tuple[str, ...], kind:
     path's choice is always a candidate, even when it holds pauses ("2 billion yuan ($278 million)")."""
     lay = layout(sentence)
     matched = _matched(lay, frozenset(question_terms), _question_words(question))
-    soft = _soft_rows(lay, sims) if sims is not None else None
-    if soft is not None and SOFT_MATCH is not None:
-        matched |= lay.plain & (soft[:, 0] >= SOFT_MATCH)  # NaN (no similarity) compares False
+    columns = np.zeros((len(lay.texts), 5))  # matched, head noun, question / wh-word / head cosines
+    has = _soft_columns(lay, sims, columns[:, 2:]) if sims is not None else None
+    if has is not None and SOFT_MATCH is not None:
+        matched |= lay.plain & (columns[:, 2] >= SOFT_MATCH)
     wh, head = wh_word(question), head_noun(question)
-    p = _PLANS.get(wh) or _PLANS.setdefault(wh, plan(WEIGHTS, wh))
-    static = lay.cache.get(wh)
-    if static is None:
-        static = lay.cache[wh] = static_scores(lay.words, lay.facts, p)
-    rows = np.flatnonzero(lay.allowed(matched)) if len(lay.I) else np.zeros(0, np.int64)
-    runs, static = lay.runs[rows], static[rows]
+    columns[:, 0] = matched
+    if head:
+        columns[:, 1] = [head in stems for stems in lay.terms]
+    runs, extra = lay.runs, None
     if preferred:
         inside = np.flatnonzero((preferred[0] <= lay.starts) & (lay.ends <= preferred[1]))
         if len(inside):
             i, j = int(inside[0]), int(inside[-1]) + 1
-            row = lay.index.get((i, j))
-            if row is None or row not in rows:
-                extra = lay.cache.get((i, j))
-                if extra is None:
-                    extra = lay.cache[(i, j)] = (run_index(np.array([i]), np.array([j]), len(lay.texts)),
-                                                 *lay.span_facts(np.array([i]), np.array([j])))
-                runs = np.vstack([runs, extra[0]])
-                static = np.append(static, static_scores(extra[1], extra[2], p))
+            extra = runs.index.get((i, j))
+            if extra is None:
+                runs, extra = lay.with_run(i, j), len(runs)
             preferred = (int(lay.starts[i]), int(lay.ends[j - 1]))
+    sums = column_sums(runs, columns)
+    ok = allowed(runs, sums)[:len(lay.runs)]
+    rows = np.flatnonzero(ok)
+    if extra is not None and (extra == len(ok) or not ok[extra]):
+        rows = np.append(rows, extra)
     typed = answer_types.spans(sentence, kind) if kind else []
-    return Prepared(lay, matched, soft, runs, static, wh, head, typed, preferred)
+    return Prepared(lay, matched, sims, has, runs, rows, columns, sums, wh, head, typed, preferred)
 
 
-def _soft_rows(lay: Layout, sims: WordSims) -> np.ndarray:
-    """``sims`` per token of the layout (NaN rows for marks and words without a similarity)."""
-    where = lay.cache.get("soft")
-    if where is None:
+def _soft_columns(lay: Layout, sims: WordSims, out: np.ndarray) -> np.ndarray:
+    """Write ``sims`` per token of the layout into ``out`` (tokens x 3; marks and words without
+    cosines stay 0) and return which tokens have them."""
+    kept = lay.cache.get("soft")
+    if kept is None:
         at = {s: k for k, s in enumerate(sims.starts)}
         pairs = [(k, at[s]) for k, s in enumerate(lay.starts.tolist()) if lay.word[k] and s in at]
-        where = lay.cache["soft"] = (np.array([k for k, _ in pairs], np.int64), np.array([w for _, w in pairs], np.int64))
-    out = np.full((len(lay.texts), 3), np.nan)
-    out[where[0]] = sims.values[where[1]]
-    return out
+        tokens, words = np.array([k for k, _ in pairs], np.int64), np.array([w for _, w in pairs], np.int64)
+        has = np.zeros(len(lay.texts), bool)
+        has[tokens] = True
+        kept = lay.cache["soft"] = (tokens, words, has)
+    out[kept[0]] = sims.values[kept[1]]
+    return kept[2]
 
 
 def candidate_features(sentence: str, question: str, question_terms: tuple[str, ...], kind: str | None,
@@ -303,9 +308,8 @@ def candidate_features(sentence: str, question: str, question_terms: tuple[str, 
 
 def linear_scores(got: Prepared) -> np.ndarray:
     """Every candidate's score (bot/span_scores.py) for a prepared sentence."""
-    head = np.array([got.head in stems for stems in got.lay.terms], bool) if got.head else None
-    return scores(got.lay, got.runs, got.static, got.matched, head, got.typed, got.preferred, got.soft,
-                  _PLANS[got.wh])
+    p = _PLANS.get(got.wh) or _PLANS.setdefault(got.wh, plan(WEIGHTS, got.wh))
+    return scores(got.runs, got.sums, got.columns, bool(got.head), got.has, got.typed, got.preferred, p)[got.rows]
 
 
 def scored(sentence: str, question: str, question_terms: tuple[str, ...], kind: str | None = None,
@@ -318,14 +322,14 @@ def scored(sentence: str, question: str, question_terms: tuple[str, ...], kind: 
     token F1 expected against the model's own distribution over spans (minimum-Bayes-risk choice),
     and that expectation is the confidence the threshold applies to."""
     got = prepare(sentence, question, question_terms, kind, preferred, sims)
-    if not len(got.runs) or not got.matched.any():  # nothing of the question here: no anchor
+    if not len(got.rows) or not got.matched.any():  # nothing of the question here: no anchor
         return []
     values = linear_scores(got)
     weights = np.exp(values - values.max())
     probs = weights / weights.sum()
     order = np.argsort(-probs, kind="stable")[:POOL]  # equal probabilities keep the candidates' order
     probs = probs[order]
-    starts, ends = got.runs[order, 0], got.runs[order, 1]
+    starts, ends = got.runs.I[got.rows[order]], got.runs.J[got.rows[order]]
     i, j = starts[:SHORTLIST, None], ends[:SHORTLIST, None]  # token F1 of each shortlisted span vs the pool
     same = np.maximum(np.minimum(j, ends[None, :]) - np.maximum(i, starts[None, :]), 0)
     expected = (2.0 * same / ((j - i) + (ends - starts)[None, :])) @ probs

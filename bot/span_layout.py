@@ -79,12 +79,82 @@ def edge_ok(text: str, is_word: bool, first: bool) -> bool:
 
 
 @dataclass(eq=False)
-class Layout:
-    """One sentence's tokens and candidate runs, with the arrays the scorer gathers from.
+class Runs:
+    """A set of token ranges [I, J) of one sentence with what scoring them needs that does not depend
+    on the question: word counts and FACTS, the tokens bounding them, and ``maps``, the matrices
+    that turn a per-token column (the question's words, cosines) into per-run sums in one product:
+    inside, at the two edges, in the ±6 window, left of the run, the two tokens before / after it, and
+    the token right before / after it (MAPS names the blocks)."""
 
-    ``spans`` are the runs of at most MAX_WORDS words without pause punctuation or a subordinating
-    word inside and with no function word at either edge, in (start, end) order; which of them are
-    candidates for a question also depends on the words it says (:meth:`allowed`)."""
+    I: np.ndarray  # noqa: E741
+    J: np.ndarray
+    words: np.ndarray
+    facts: np.ndarray  # runs x FACTS
+    start: np.ndarray  # character span of each run
+    end: np.ndarray
+    before: np.ndarray  # ROLES index of the token before each run (-1: the sentence edge)
+    after: np.ndarray  # and of the token after it
+    maps: np.ndarray  # (len(MAPS) * runs) x tokens
+    distance: np.ndarray  # runs x tokens: log(1 + distance) from the run to the token, inf inside it
+    index: dict[tuple[int, int], int]  # (I, J) -> row
+    cache: dict = field(default_factory=dict)  # per wh-word static scores; masks for the soft terms
+
+    def __len__(self) -> int:
+        return len(self.I)
+
+
+MAPS = ("inside", "edges", "window", "left", "near_left", "near_right", "before", "after")
+
+
+def make_runs(texts: tuple[str, ...], word: np.ndarray, starts: np.ndarray, ends: np.ndarray, roles: np.ndarray,
+              spans: list[tuple[int, int]]) -> Runs:
+    """:class:`Runs` for the token ranges ``spans`` of a sentence's tokens."""
+    n = len(texts)
+    I = np.array([i for i, _ in spans], np.int64).reshape(-1)  # noqa: E741
+    J = np.array([j for _, j in spans], np.int64).reshape(-1)
+    at, i, j = np.arange(n), I[:, None], J[:, None]
+    blocks = [(i <= at) & (at < j), (at == i) | (at == j - 1), (i - 6 <= at) & (at < j + 6), at < i,
+              (i - 2 <= at) & (at < i), (j <= at) & (at < j + 2), at == i - 1, at == j]
+    distance = np.where(at < i, np.log1p(np.maximum(i - at, 0)), np.log1p(np.maximum(at - j + 1, 0)))
+    distance[blocks[0]] = np.inf
+    n_words, facts = span_facts(texts, word, starts, I, J)
+    return Runs(I, J, n_words, facts, starts[I], ends[J - 1], np.concatenate([[-1], roles])[I], np.append(roles, -1)[J],
+                np.concatenate(blocks).astype(float).reshape(len(MAPS) * len(I), n), distance,
+                {(int(a), int(b)): row for row, (a, b) in enumerate(zip(I, J))})
+
+
+def span_facts(texts: tuple[str, ...], word: np.ndarray, starts: np.ndarray, I: np.ndarray,  # noqa: E741
+               J: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Word counts and FACTS of the token ranges [I, J)."""
+    n_tok = len(texts)
+    low = [t.lower() for t in texts]
+    flags = np.array([(w, w and t[0].isupper() and s > 0, w and any(c.isdigit() for c in t),
+                       w and lo in STOPWORDS, w and verbish(t), w and lo == "and")
+                      for t, lo, w, s in zip(texts, low, word.tolist(), starts.tolist())],
+                     dtype=np.int64).reshape(n_tok, 6)
+    prefix = np.vstack([np.zeros((1, 6), np.int64), np.cumsum(flags, axis=0)])
+    counts = prefix[J] - prefix[I]
+    n = counts[:, 0]
+    next_word = np.full(n_tok + 1, n_tok)
+    for k in range(n_tok - 1, -1, -1):
+        next_word[k] = k if word[k] else next_word[k + 1]
+    first = next_word[I]
+    reason = np.array([k > 0 and bool(word[k - 1]) and low[k - 1] in REASON for k in range(n_tok + 1)])
+    caps = counts[:, 1]
+    verb = np.append(flags[:, 4], 0)
+    with np.errstate(invalid="ignore", divide="ignore"):  # a run without a word is never a candidate
+        facts = np.column_stack([reason[I], caps / n, caps == n, counts[:, 2] > 0, counts[:, 3] / n,
+                                 prefix[J, 4] - prefix[np.minimum(first + 1, n_tok), 4] > 0, verb[first],
+                                 counts[:, 5] > 0, I == 0]).astype(float)
+    return n, facts.reshape(len(I), len(FACTS))
+
+
+@dataclass(eq=False)
+class Layout:
+    """One sentence's tokens and its candidate runs: at most MAX_WORDS words without pause
+    punctuation or a subordinating word inside and with no function word at either edge, in (start,
+    end) order. Which of them are candidates for a question also depends on the words it says
+    (bot/span_scores.py ``allowed``)."""
 
     sentence: str
     texts: tuple[str, ...]
@@ -95,53 +165,19 @@ class Layout:
     plain: np.ndarray  # bool: a word whose lower case is no stopword (a paraphrase of the question may anchor)
     roles: np.ndarray  # ROLES index per token, the question aside
     terms: tuple[frozenset[str], ...]  # stems per token (empty for marks)
-    I: np.ndarray  # noqa: E741 - the runs' token ranges [I, J), their run_index rows and word counts
-    J: np.ndarray
-    runs: np.ndarray
-    words: np.ndarray
-    facts: np.ndarray  # runs x FACTS
-    members: np.ndarray  # runs x tokens: 1 for a token inside the run, 101 for one at its edge
-    index: dict[tuple[int, int], int]  # run -> its row
-    cache: dict = field(default_factory=dict)  # derived per question-side key (the wh-word's static scores)
+    runs: Runs
+    cache: dict = field(default_factory=dict)  # the runs plus one more (a typed span); token -> soft word
 
-    def allowed(self, matched: np.ndarray) -> np.ndarray:
-        """Which runs are candidates when the question says the ``matched`` tokens: none at an edge,
-        and at most one inside, only in a run of three words or more (not mostly the question)."""
-        count = self.members @ matched.astype(float)  # question words inside, +100 for each at an edge
-        return (count == 0) | ((count == 1) & (self.words >= 3))
-
-    def span_facts(self, I: np.ndarray, J: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # noqa: E741
-        """Word counts and FACTS of the token ranges [I, J) (any ranges, not only ``spans``)."""
-        texts, word, n_tok = self.texts, self.word, len(self.texts)
-        low = [t.lower() for t in texts]
-        flags = np.array([(w, w and t[0].isupper() and s > 0, w and any(c.isdigit() for c in t),
-                           w and lo in STOPWORDS, w and verbish(t), w and lo == "and")
-                          for t, lo, w, s in zip(texts, low, word.tolist(), self.starts.tolist())],
-                         dtype=np.int64).reshape(n_tok, 6)
-        prefix = np.vstack([np.zeros((1, 6), np.int64), np.cumsum(flags, axis=0)])
-        counts = prefix[J] - prefix[I]
-        n = counts[:, 0]
-        next_word = np.full(n_tok + 1, n_tok)
-        for k in range(n_tok - 1, -1, -1):
-            next_word[k] = k if word[k] else next_word[k + 1]
-        first = next_word[I]
-        reason = np.array([k > 0 and bool(word[k - 1]) and low[k - 1] in REASON for k in range(n_tok + 1)])
-        caps = counts[:, 1]
-        facts = np.column_stack([reason[I], caps / n, caps == n, counts[:, 2] > 0, counts[:, 3] / n,
-                                 prefix[J, 4] - prefix[first + 1, 4] > 0, flags[first, 4] if n_tok else first,
-                                 counts[:, 5] > 0, I == 0]).astype(float)
-        return n, facts.reshape(len(I), len(FACTS))
+    def with_run(self, i: int, j: int) -> Runs:
+        """The runs with [i, j) appended (the typed path's span, which may hold pauses)."""
+        key = ("with", i, j)
+        if key not in self.cache:
+            spans = list(zip(self.runs.I.tolist(), self.runs.J.tolist())) + [(i, j)]
+            self.cache[key] = make_runs(self.texts, self.word, self.starts, self.ends, self.roles, spans)
+        return self.cache[key]
 
 
-def run_index(I: np.ndarray, J: np.ndarray, n_tok: int) -> np.ndarray:  # noqa: E741
-    """Per token range [I, J): the positions :func:`bot.span_scores.scores` gathers at, computed once per sentence's
-    runs: I, J, the ±6-token window's ends, and the two power-of-two blocks covering the range."""
-    level = np.log2(J - I).astype(np.int64)  # exact for the small integers spans have
-    return np.column_stack([I, J, np.maximum(I - 6, 0), np.minimum(J + 6, n_tok), level, J - (1 << level)])
-
-
-
-@lru_cache(maxsize=1024)  # ~20 kB each
+@lru_cache(maxsize=256)  # ~100 kB each
 def layout(sentence: str) -> Layout:
     """The sentence's :class:`Layout`, kept for the next question about it."""
     texts, starts, words, keys, plain, roles, stems = [], [], [], [], [], [], []
@@ -160,26 +196,16 @@ def layout(sentence: str) -> Layout:
         plain.append(is_word and text.lower() not in STOPWORDS)
         roles.append(ROLES.index(role(text, is_word)))
         stems.append(word_terms(text) if is_word else frozenset())
-    runs = _runs(texts, words)
-    I = np.array([r[0] for r in runs], np.int64)  # noqa: E741
-    J = np.array([r[1] for r in runs], np.int64)
-    out = Layout(sentence, tuple(texts), np.array(starts, np.int64),
-                 np.array([s + len(t) for s, t in zip(starts, texts)], np.int64), np.array(words, bool), tuple(keys),
-                 np.array(plain, bool), np.array(roles, np.int64), tuple(stems), I, J, run_index(I, J, len(texts)), np.zeros(0, np.int64),
-                 np.zeros((0, len(FACTS))), _members(I, J, len(texts)), {(i, j): row for row, (i, j, _) in enumerate(runs)})
-    out.words, out.facts = out.span_facts(I, J) if runs else (out.words, out.facts)
-    return out
+    starts_a = np.array(starts, np.int64)
+    ends_a = np.array([s + len(t) for s, t in zip(starts, texts)], np.int64)
+    word_a, roles_a = np.array(words, bool), np.array(roles, np.int64)
+    runs = make_runs(tuple(texts), word_a, starts_a, ends_a, roles_a, _runs(texts, words))
+    return Layout(sentence, tuple(texts), starts_a, ends_a, word_a, tuple(keys), np.array(plain, bool), roles_a,
+                  tuple(stems), runs)
 
 
-def _members(I: np.ndarray, J: np.ndarray, n_tok: int) -> np.ndarray:  # noqa: E741
-    """Layout.members: one product with the question's words counts them inside and at the edges."""
-    at = np.arange(n_tok)
-    inside = ((I[:, None] <= at) & (at < J[:, None])).astype(float)
-    return inside + 100 * ((at == I[:, None]) | (at == J[:, None] - 1))
-
-
-def _runs(texts: list[str], words: list[bool]) -> list[tuple[int, int, int]]:
-    """(start, end, words) of every run that could be an answer, the question's words aside."""
+def _runs(texts: list[str], words: list[bool]) -> list[tuple[int, int]]:
+    """(start, end) of every run that could be an answer, the question's words aside."""
     out = []
     n = len(texts)
     first = [edge_ok(t, w, True) for t, w in zip(texts, words)]
@@ -198,5 +224,5 @@ def _runs(texts: list[str], words: list[bool]) -> list[tuple[int, int, int]]:
                 if count > MAX_WORDS:
                     break
             if count and last[j]:  # a span of symbols alone ("$ %") is no answer
-                out.append((i, j + 1, count))
+                out.append((i, j + 1))
     return out

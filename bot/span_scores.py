@@ -14,13 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .span_layout import FACTS, MAX_WORDS, QUESTION_WORD, ROLES, Layout
-
-_FAR = 10 ** 9  # beyond any sentence: no marked token on that side
-_NONE = 1e300  # no strong soft anchor on that side (finite: differences of table rows stay 0, not NaN)
+from .span_layout import FACTS, MAPS, MAX_WORDS, QUESTION_WORD, ROLES, Runs
 
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, eq=False)
 class Plan:
     """The weights arranged for one wh-word: tables the scorer gathers from, and scalars."""
 
@@ -28,6 +26,7 @@ class Plan:
     before: np.ndarray  # by ROLES index of the token before the span (last entry: the sentence edge)
     after: np.ndarray  # by ROLES index of the token after it (last entry: the sentence edge)
     facts: np.ndarray  # by span_layout.FACTS
+    near: np.ndarray  # a question word within two tokens before / after
     w: dict[str, float]  # the other weights, wh-specific ones under their plain name
 
 
@@ -43,7 +42,8 @@ def plan(weights: dict[str, float], wh: str) -> Plan:
     return Plan(np.array([g(f"len{min(k, 6)}", 0.0) + g(f"{wh}:len{min(k, 4)}", 0.0) for k in range(MAX_WORDS + 3)]),
                 np.array([g(f"before:{r}", 0.0) for r in ROLES] + [g("before:edge", 0.0)]),
                 np.array([g(f"after:{r}", 0.0) for r in ROLES] + [g("after:edge", 0.0)]),
-                np.array([g(f"{wh}:{k}" if k in wh_facts else k, 0.0) for k in FACTS]), w)
+                np.array([g(f"{wh}:{k}" if k in wh_facts else k, 0.0) for k in FACTS]),
+                np.array([g("near_left", 0.0), g("near_right", 0.0)]), w)
 
 
 def static_scores(n: np.ndarray, facts: np.ndarray, p: Plan) -> np.ndarray:
@@ -51,115 +51,117 @@ def static_scores(n: np.ndarray, facts: np.ndarray, p: Plan) -> np.ndarray:
     return p.length[np.minimum(n, len(p.length) - 1)] + facts @ p.facts
 
 
-def scores(lay: Layout, runs: np.ndarray, static: np.ndarray, matched: np.ndarray, head: np.ndarray | None,
-           typed, preferred, soft: np.ndarray | None, p: Plan) -> np.ndarray:
-    """Every span's score: ``static`` plus the features that depend on the question: its words in
-    the sentence (``matched``, bool per token), the head noun (``head``: bool per token, None when the
-    question has none), the typed spans and the typed choice (character spans), and the token
-    similarities (``soft``: tokens x 3, question / wh-word / head, NaN for a word without one).
-    ``runs``: the spans' :func:`bot.span_layout.run_index` rows.
+def column_sums(runs: Runs, columns: np.ndarray) -> np.ndarray:
+    """``out[b, r, c]``: the sum of per-token ``columns[:, c]`` over block MAPS[b] of run r."""
+    return (runs.maps @ columns).reshape(len(MAPS), len(runs), columns.shape[1])
+
+
+def allowed(runs: Runs, sums: np.ndarray) -> np.ndarray:
+    """Which runs are candidates when the question says the tokens of column 0: none at an edge, and
+    at most one inside, only in a run of three words or more (not mostly the question)."""
+    inside, edges = sums[0, :, 0], sums[1, :, 0]
+    return (edges == 0) & ((inside == 0) | ((inside == 1) & (runs.words >= 3)))
+
+
+def scores(runs: Runs, sums: np.ndarray, columns: np.ndarray, has_head: bool, has: np.ndarray | None,
+           typed, preferred, p: Plan) -> np.ndarray:
+    """Every run's score. ``columns``: per token, the question's words (0/1), the head noun (0/1),
+    and the question / wh-word / head cosines (0 for a token without one, where ``has`` is False;
+    ``has`` None: no token vectors); ``sums``: :func:`column_sums` of them; ``typed``: the character
+    spans of the asked kind; ``preferred``: the typed path's choice.
 
     Why it looks like this: an array operation on a few dozen numbers costs ~2 µs whatever it does,
-    so the features are first folded into one table by token position (:func:`_token_table`, ~40
-    operations on arrays of n tokens) and then read at every span's start, end and window ends with a
-    handful of gathers."""
-    I, J, lo, hi, level, back = runs.T  # noqa: E741
-    w, n = p.w, len(lay.texts)
-    table = _token_table(lay.roles, matched, head, soft, p)
-    at_i, at_j = table[I], table[J]
-    inner, window = at_j - at_i, table[hi] - table[lo]
-    s = static + at_i[:, 0] + at_j[:, 1] + inner[:, 2] + window[:, 3] + w["log_distance"] * np.minimum(at_i[:, 4],
-                                                                                                        at_j[:, 5])
-    if head is not None:
-        s += w["head_inside"] * (inner[:, 6] > 0)
-    start, end = lay.starts[I], lay.ends[J - 1]
+    so the per-run sums of everything the features count come from one matrix product, and the rest
+    is a few dozen operations however many runs there are."""
+    w, n = p.w, columns.shape[0]
+    inside, _, window, left, near_left, near_right, before, after = sums
+    matched = columns[:, 0] > 0
+    m = int(matched.sum())
+    static, to_question_before, to_question_after = _static(runs, p)
+    counted = np.array([w["matched_inside"], 0.0, w["window_matches"] / max(1, m), w["matched_left_share"] / max(1, m),
+                        0.0, 0.0, 0.0, 0.0]) @ sums[:, :, 0]  # inside, in the window, left of the run
+    s = static + counted + to_question_before * before[:, 0] + to_question_after * after[:, 0]
+    s += p.near @ (sums[4:6, :, 0] > 0) + w["log_distance"] * np.min(runs.distance[:, matched], axis=1,
+                                                                     initial=np.log1p(n))
+    if not m:
+        s += w["matched_left_share"] * 0.5
+    if has_head:
+        s += w["head_inside"] * (inside[:, 1] > 0) + w["head_after"] * after[:, 1]
+    start, end = runs.start, runs.end
     if typed:
-        a, b = np.array(typed).T[:, :, None]
-        s += w["typed_exact"] * ((start == a) & (end == b)).any(axis=0)
-        s += w["typed_overlap"] * ((a < end) & (start < b)).any(axis=0)
-        s += w["typed_inside"] * ((a <= start) & (end <= b)).any(axis=0)
+        s += _typed_terms(runs, tuple(typed), p)
     if preferred:
         s += w["chosen_exact"] * ((start == preferred[0]) & (end == preferred[1]))
         s += w["chosen_overlap"] * ((preferred[0] < end) & (start < preferred[1]))
-    if soft is None:
+    if has is None:
         return s
-    count = inner[:, 11]
-    some = count > 0  # spans none of whose words has a similarity get no soft terms
-    maxes = _range_max(np.where(np.isnan(soft[:, :1]), -np.inf, soft), I, level, back)
-    maxes[~some] = 0.0
-    distance = np.minimum(at_i[:, 12], at_j[:, 13])
-    t = (at_i[:, 7] + at_j[:, 8] + (w["soft_inside_mean"] * inner[:, 9] + w["wh_sim_mean"] * inner[:, 10])
-         / np.maximum(count, 1) + maxes @ np.array([w["soft_inside_max"], w["wh_sim_max"], w["head_sim_max"]])
-         + w["soft_log_distance"] * np.where(distance == _NONE, 3.0, distance)
-         + w["soft_window"] * (window[:, 9] - inner[:, 9]) / max(1.0, table[n, 9]))
-    return s + np.where(some, t, 0.0)
+    cos = columns[:, 2:]
+    count, inverse, queries = _soft_layout(runs, has)
+    maxes = _range_max(np.where(has[:, None], cos, _OFF), queries)  # 3 runs x 3: inside; 3 words before; after
+    R = len(runs)
+    sides = maxes[R:, 0]
+    sides[sides < _OFF / 2] = 0.0  # no word with a cosine there
+    distance = np.min(runs.distance[:, has & (cos[:, 0] >= 0.75)], axis=1, initial=np.inf)  # strong anchors
+    t = (maxes[:R] @ np.array([w["soft_inside_max"], w["wh_sim_max"], w["head_sim_max"]])
+         + inside[:, 2:4] @ np.array([w["soft_inside_mean"], w["wh_sim_mean"]]) * inverse
+         + w["soft_left"] * sides[:R] + w["soft_right"] * sides[R:] + w["head_sim_after"] * after[:, 4]
+         + w["soft_log_distance"] * np.where(np.isinf(distance), 3.0, distance)
+         + w["soft_window"] * (window[:, 2] - inside[:, 2]) / max(1.0, float(cos[:, 0].sum())))
+    return s + np.where(count > 0, t, 0.0)  # runs none of whose words has a cosine get no soft terms
 
 
-def _token_table(roles: np.ndarray, matched: np.ndarray, head: np.ndarray | None, soft: np.ndarray | None,
-                 p: Plan) -> np.ndarray:
-    """Per position k = 0..n (a span starting at k reads row k, one ending before k reads row k):
-
-    0  what a span starting at k scores for the token before it (role, a question word within two)
-       and for the share of the question's words left of it;
-    1  the same for the token at k after a span ending there (role, a question word within two, the
-       head noun right after);
-    2, 3  running sums of the question's words (weighted as inside a span, and as in its ±6 window);
-    4, 5  log(1 + distance) to the nearest question word left of k / from k on (log(1 + n) if none);
-    6  running count of head-noun words;
-    7, 8  soft: best question cosine among the 3 words before k / from k on (and the head cosine at k);
-    9, 10, 11  soft: running sums of question and wh-word cosines, and of words that have them;
-    12, 13  soft: log(1 + distance) to the nearest strong soft anchor (cosine ≥ 0.75), _NONE if none."""
-    w, n = p.w, len(matched)
-    table = np.zeros((n + 1, 14))
-    k = np.arange(n + 1)
-    seen, left, right = _nearest(matched, k)
-    m = int(seen[-1])
-    roles = np.where(matched, QUESTION_WORD, roles)
-    table[:, 0] = p.before[np.concatenate([[-1], roles])] + w["near_left"] * (left <= 2) + \
-        (w["matched_left_share"] * seen / m if m else w["matched_left_share"] * 0.5)
-    table[:, 1] = p.after[np.append(roles, -1)] + w["near_right"] * (right <= 2)
-    table[:, 2] = w["matched_inside"] * seen
-    table[:, 3] = w["window_matches"] / max(1, m) * seen
-    table[:, 4] = np.log1p(np.minimum(left, n))  # no question word on that side: log(1 + n)
-    table[:, 5] = np.log1p(np.minimum(right, n))
-    if head is not None:
-        table[:n, 1] += w["head_after"] * head
-        np.cumsum(head, out=table[1:, 6])
-    if soft is None:
-        return table
-    has = ~np.isnan(soft[:, 0])
-    cos = np.where(has[:, None], soft, 0.0)
-    np.cumsum(cos[:, :2], axis=0, out=table[1:, 9:11])
-    np.cumsum(has, out=table[1:, 11])
-    near = np.full(n + 6, -np.inf)  # question cosine by position, 3 positions of padding either side
-    near[3:-3] = np.where(has, soft[:, 0], -np.inf)
-    before = np.maximum(np.maximum(near[:-5], near[1:-4]), near[2:-3])  # words k-3 .. k-1
-    after = np.maximum(np.maximum(near[3:-2], near[4:-1]), near[5:])  # words k .. k+2
-    table[:, 7] = w["soft_left"] * np.where(before > -np.inf, before, 0.0)
-    table[:, 8] = w["soft_right"] * np.where(after > -np.inf, after, 0.0)
-    table[:n, 8] += w["head_sim_after"] * cos[:, 2]
-    _, left, right = _nearest(has & (cos[:, 0] >= 0.75), k)
-    table[:, 12] = np.where(left > n, _NONE, np.log1p(np.minimum(left, n)))
-    table[:, 13] = np.where(right > n, _NONE, np.log1p(np.minimum(right, n)))
-    return table
+def _typed_terms(runs: Runs, typed: tuple[tuple[int, int], ...], p: Plan) -> np.ndarray:
+    """Being, overlapping or lying inside a span of the asked kind (the same for every question of
+    that kind about the sentence, so kept)."""
+    key = (typed, p)
+    kept = runs.cache.get(key)
+    if kept is None:
+        (a, b), start, end, w = np.array(typed).T[:, :, None], runs.start, runs.end, p.w
+        kept = runs.cache[key] = (w["typed_exact"] * ((start == a) & (end == b)).any(axis=0)
+                                  + w["typed_overlap"] * ((a < end) & (start < b)).any(axis=0)
+                                  + w["typed_inside"] * ((a <= start) & (end <= b)).any(axis=0))
+    return kept
 
 
-def _nearest(marked: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For every position k: how many marked tokens lie before it, the distance k - i to the last
-    marked i < k, and i - k + 1 to the first marked i >= k (> len(marked) when there is none)."""
-    at = np.flatnonzero(marked)
-    seen = np.searchsorted(at, k)
-    padded = np.concatenate([[-_FAR], at, [_FAR]])
-    return seen, k - padded[seen], padded[seen + 1] - k + 1
+_OFF = -1e9  # added to a cosine outside the positions a maximum is taken over
 
 
-def _range_max(values: np.ndarray, I: np.ndarray, level: np.ndarray, back: np.ndarray) -> np.ndarray:  # noqa: E741
-    """``values[I[k]:J[k]].max(axis=0)`` for every k, by a sparse table: the max of two overlapping
-    blocks of 2**level rows, starting at I and at ``back`` = J - 2**level."""
-    levels = int(level.max()) + 1
-    table = np.full((levels, len(values), values.shape[1]), -np.inf)
-    table[0] = values
+def _static(runs: Runs, p: Plan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per run: the score of its own words and the tokens bounding it when the question says
+    neither, and what each bounding token adds when the question says it (kept per wh-word)."""
+    kept = runs.cache.get(p)
+    if kept is None:
+        before, after = p.before[runs.before], p.after[runs.after]
+        kept = runs.cache[p] = (static_scores(runs.words, runs.facts, p) + before + after,
+                                p.before[QUESTION_WORD] - before, p.after[QUESTION_WORD] - after)
+    return kept
+
+
+def _soft_layout(runs: Runs, has: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """Per run, how many of its words have a cosine (``has``) and 1 / max(1, that); and the
+    :func:`_range_max` queries for the maxima inside each run and over the 3 tokens before and after
+    it (positions shifted by 3 to leave room for padding). The same for every question."""
+    key = has.tobytes()
+    kept = runs.cache.get(key)
+    if kept is None:
+        at, i, j = np.arange(len(has)), runs.I, runs.J
+        count = (((i[:, None] <= at) & (at < j[:, None])) & has).sum(axis=1)
+        first = np.concatenate([i + 3, i, j + 3])
+        length = np.concatenate([j - i, np.full(2 * len(i), 3)])
+        level = np.log2(np.maximum(length, 1)).astype(np.int64)  # exact for small integers
+        kept = runs.cache[key] = (count, 1.0 / np.maximum(count, 1),
+                                  (level, first, first + length - (1 << level), int(level.max(initial=0)) + 1))
+    return kept
+
+
+def _range_max(values: np.ndarray, queries: tuple) -> np.ndarray:
+    """Maxima of ``values`` rows over ranges (with 3 rows of _OFF padding either side), by a sparse
+    table: the max of two overlapping blocks of 2**level rows, one at ``first``, one at ``back``."""
+    level, first, back, levels = queries
+    n = len(values) + 6
+    table = np.full((levels, n, values.shape[1]), _OFF)
+    table[0, 3:-3] = values
     for lv in range(1, levels):
         half = 1 << (lv - 1)
-        table[lv, :len(values) - half] = np.maximum(table[lv - 1, :-half], table[lv - 1, half:])
-    return np.maximum(table[level, I], table[level, back])
+        table[lv, :n - half] = np.maximum(table[lv - 1, :-half], table[lv - 1, half:])
+    return np.maximum(table[level, first], table[level, back])
