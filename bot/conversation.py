@@ -175,9 +175,10 @@ _POSSESSIVE = re.compile(r"(?P<owner>.+?)(?P<mark>['’]s)\b(?P<owned>.*)", re.D
 def _in_place_of(name: str, fragment: str) -> str:
     """``fragment`` standing for the earlier question's ``name``. A possessive keeps what it owns:
     after "How much of Heilongjiang's GDP is digital?", "And Liaoning's?" (or "And Liaoning?") asks
-    about Liaoning's GDP; dropping "GDP" would let any sentence about Liaoning answer."""
+    about Liaoning's GDP; dropping "GDP" would let any sentence about Liaoning answer. Only a name
+    replaces the owner: "the Eastbrook one" stands for the whole "Marlow's tram line"."""
     held = _POSSESSIVE.fullmatch(name)
-    if not held:
+    if not held or not fragment[:1].isupper():
         return fragment
     return (_bare_possessive(fragment) or fragment) + held.group("mark") + held.group("owned")
 

@@ -129,6 +129,8 @@ def test_possessive_ellipsis_keeps_what_the_name_owns():
     assert possessive.resolved == open_ended.resolved == "How much of Liaoning's GDP is digital?"
     assert possessive.mode == open_ended.mode == "ellipsis"
     assert dict(possessive.queries)["And Liaoning's?"] < dict(open_ended.queries)["And Liaoning?"]
+    # a phrase standing for the whole thing, not for its owner, replaces the name as before
+    assert conversation.resolve("And the whole region?").resolved == "How much of the whole region is digital?"
 
 
 def test_possessive_follow_up_about_a_figure_the_article_lacks_abstains(pipeline):

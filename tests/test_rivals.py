@@ -59,3 +59,15 @@ def test_a_name_met_only_in_a_list_of_its_siblings_is_listed_only():
     assert not listed_only(["arden"], TEXT[0] + " Arden spent more.", siblings)  # also named on its own
     assert not listed_only(["harbour"], TEXT[0], siblings)  # no siblings known
     assert not listed_only(["dunmor"], TEXT[0], siblings)  # not named at all
+
+
+def test_sentences_naming_the_asked_name_only_in_a_list_move_below_one_about_it_alone():
+    from bot.retrieval import Hit
+    from bot.rivals import LISTED_PENALTY, demote_listed
+
+    siblings = sibling_map(TEXT)
+    hits = [Hit(0, "a", 0, 3.0), Hit(1, "a", 1, 3.0 - LISTED_PENALTY / 2), Hit(2, "a", 2, 1.0)]
+    reranked = demote_listed(hits, ["arden"], lambda g: TEXT[g], siblings)
+    assert [h.sentence for h in reranked] == [1, 0, 2]  # the list sentence drops below "Arden spent ..."
+    assert reranked[1].score == 3.0 - LISTED_PENALTY
+    assert demote_listed(hits, ["harbour"], lambda g: TEXT[g], siblings) == hits  # no siblings: unchanged
