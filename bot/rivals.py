@@ -93,6 +93,8 @@ def listed_only(entities: Iterable[str], text: str, siblings: dict[str, frozense
     if not asked:
         return False
     lists = [(m.start(), m.end(), set(filter(None, map(_key, _members(m))))) for m in _LIST.finditer(text)]
+    if not lists:  # most sentences: no list, so nothing is listed only (and no stemming is paid for)
+        return False
     found = False
     for start, term in term_positions(text):
         if term not in asked:
