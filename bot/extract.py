@@ -27,6 +27,7 @@ from .lexical import STOPWORDS, terms
 from .soft_anchors import WordSims, word_sims
 from .span_layout import AUXILIARIES, MAX_WORDS, REASON, Layout, Runs, layout, role, verbish
 from .span_scores import Plan, allowed, column_sums, plan, scores
+from .span_scores import columns as span_columns
 
 WH = ("who", "when", "where", "why", "how", "which", "what")
 
@@ -104,7 +105,7 @@ class Prepared:
     has: np.ndarray | None  # per token: has cosines (a word of the soft layout); None: no token vectors
     runs: Runs  # the sentence's runs (plus the typed span when it is none of them)
     rows: np.ndarray  # the candidates among them, in order
-    columns: np.ndarray  # per token: matched, head noun, the three cosines (0 where none)
+    columns: np.ndarray  # per token: span_scores.COLUMNS
     sums: np.ndarray  # span_scores.column_sums(runs, columns)
     wh: str
     head: str | None
@@ -255,14 +256,14 @@ def prepare(sentence: str, question: str, question_terms: tuple[str, ...], kind:
     path's choice is always a candidate, even when it holds pauses ("2 billion yuan ($278 million)")."""
     lay = layout(sentence)
     matched = _matched(lay, frozenset(question_terms), _question_words(question))
-    columns = np.zeros((len(lay.texts), 5))  # matched, head noun, question / wh-word / head cosines
-    has = _soft_columns(lay, sims, columns[:, 2:]) if sims is not None else None
+    cos = np.zeros((len(lay.texts), 3))  # question / wh-word / head cosines
+    has = _soft_columns(lay, sims, cos) if sims is not None else None
     if has is not None and SOFT_MATCH is not None:
-        matched |= lay.plain & (columns[:, 2] >= SOFT_MATCH)
+        matched |= lay.plain & (cos[:, 0] >= SOFT_MATCH)
     wh, head = wh_word(question), head_noun(question)
-    columns[:, 0] = matched
-    if head:
-        columns[:, 1] = [head in stems for stems in lay.terms]
+    p = _PLANS.get(wh) or _PLANS.setdefault(wh, plan(WEIGHTS, wh))
+    columns = span_columns(lay, matched, [head in stems for stems in lay.terms] if head else None, p)
+    columns[:, 2:5] = cos
     runs, extra = lay.runs, None
     if preferred:
         inside = np.flatnonzero((preferred[0] <= lay.starts) & (lay.ends <= preferred[1]))
@@ -308,8 +309,7 @@ def candidate_features(sentence: str, question: str, question_terms: tuple[str, 
 
 def linear_scores(got: Prepared) -> np.ndarray:
     """Every candidate's score (bot/span_scores.py) for a prepared sentence."""
-    p = _PLANS.get(got.wh) or _PLANS.setdefault(got.wh, plan(WEIGHTS, got.wh))
-    return scores(got.runs, got.sums, got.columns, bool(got.head), got.has, got.typed, got.preferred, p)[got.rows]
+    return scores(got.runs, got.sums, got.columns, got.has, got.typed, got.preferred, _PLANS[got.wh])[got.rows]
 
 
 def scored(sentence: str, question: str, question_terms: tuple[str, ...], kind: str | None = None,
@@ -328,16 +328,15 @@ def scored(sentence: str, question: str, question_terms: tuple[str, ...], kind: 
     weights = np.exp(values - values.max())
     probs = weights / weights.sum()
     order = np.argsort(-probs, kind="stable")[:POOL]  # equal probabilities keep the candidates' order
-    probs = probs[order]
-    starts, ends = got.runs.I[got.rows[order]], got.runs.J[got.rows[order]]
-    i, j = starts[:SHORTLIST, None], ends[:SHORTLIST, None]  # token F1 of each shortlisted span vs the pool
-    same = np.maximum(np.minimum(j, ends[None, :]) - np.maximum(i, starts[None, :]), 0)
-    expected = (2.0 * same / ((j - i) + (ends - starts)[None, :])) @ probs
+    pool, probs = got.rows[order], probs[order]
+    expected = got.runs.overlap_f1()[pool[:SHORTLIST, None], pool] @ probs  # shortlisted spans vs the pool
     best = np.argsort(-expected, kind="stable")
-    first, last = got.lay.starts[starts].tolist(), got.lay.ends[ends - 1].tolist()
-    return [(e, p, (first[k], last[k])) for k, e, p in zip(best.tolist(), expected[best].tolist(), probs[best].tolist())]
+    chosen = pool[best]
+    return list(zip(expected[best].tolist(), probs[best].tolist(),
+                    zip(got.runs.start[chosen].tolist(), got.runs.end[chosen].tolist())))
 
 
+@lru_cache(maxsize=4096)
 def _whole_name(sentence: str, span: tuple[int, int]) -> tuple[int, int]:
     """Never cut a name in half: a span ending inside a run of capitalised words takes the whole run,
     the question's words included ("Electric" -> "Harbin Electric Group" for "Which group does

@@ -13,6 +13,7 @@ extractor's words by character offsets from the model's own tokenizer.
 from __future__ import annotations
 
 import re
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cache, cached_property, lru_cache
@@ -69,7 +70,7 @@ def word_sims(sentence: str, vectors: np.ndarray, ids: np.ndarray, query) -> Wor
     if query.tokens is None or query.token_ids is None or vectors is None or len(query.tokens) == 0:
         return None
     piece_ids, starts, order, bounds = _layout(sentence)
-    if len(piece_ids) != len(ids) or piece_ids != tuple(np.asarray(ids).tolist()):
+    if len(piece_ids) != len(ids) or not np.array_equal(piece_ids, ids):
         return None
     content, wh_at, head_at = _question_roles(tuple(np.asarray(query.token_ids).tolist()))  # its own ids: no second encoding
     sims = _as_float32(sentence, vectors) @ np.asarray(query.tokens, np.float32).T  # pieces x question tokens
@@ -86,20 +87,23 @@ def word_sims(sentence: str, vectors: np.ndarray, ids: np.ndarray, query) -> Wor
     return WordSims(starts, np.maximum.reduceat(columns[order], bounds, axis=0).astype(np.float64))
 
 
-_FLOAT32: OrderedDict[str, tuple[tuple, np.ndarray]] = OrderedDict()  # sentence -> (where stored, float32 copy)
+_FLOAT32: OrderedDict[str, tuple] = OrderedDict()  # sentence -> (stored array, its shape, float32 copy)
 
 
 def _as_float32(sentence: str, vectors: np.ndarray) -> np.ndarray:
     """The sentence's token vectors as float32, kept for the last 512 sentences: the index stores
     float16, and converting them cost more than the product itself (the cited sentence comes back).
-    A kept copy is used only for the same memory (address, shape) holding the same first row."""
-    where = (vectors.__array_interface__["data"][0], vectors.shape)
+    A kept copy is used only for rows of the same stored array (held weakly, so an index that is
+    replaced is not kept alive) with the same shape and the same first row."""
+    base = vectors.base if vectors.base is not None else vectors
     kept = _FLOAT32.get(sentence)
-    if kept is not None and kept[0] == where and np.array_equal(kept[1][:1], vectors[:1]):
-        _FLOAT32.move_to_end(sentence)
-        return kept[1]
+    if kept is not None and kept[0]() is base and kept[1] == vectors.shape and (kept[2][0] == vectors[0]).all():
+        return kept[2]
     out = np.asarray(vectors, np.float32)
-    _FLOAT32[sentence] = (where, out)
+    try:
+        _FLOAT32[sentence] = (weakref.ref(base), vectors.shape, out)
+    except TypeError:  # not weakly referenceable: convert every time
+        return out
     if len(_FLOAT32) > 512:
         _FLOAT32.popitem(last=False)
     return out
@@ -126,7 +130,7 @@ def _pieces_of(ids: tuple[int, ...]) -> list[str]:
 
 
 @lru_cache(maxsize=4096)
-def _layout(sentence: str) -> tuple[tuple[int, ...], tuple[int, ...], np.ndarray, np.ndarray]:
+def _layout(sentence: str) -> tuple[np.ndarray, tuple[int, ...], np.ndarray, np.ndarray]:
     """A sentence's content piece ids and, per word (by its character start), which pieces make it up,
     flattened for ``np.maximum.reduceat`` (``order`` lists piece indices word by word; ``bounds`` where
     each word's run begins). Question-independent, so kept per sentence."""
@@ -138,7 +142,7 @@ def _layout(sentence: str) -> tuple[tuple[int, ...], tuple[int, ...], np.ndarray
             starts.append(m.start())
             bounds.append(len(order))
             order.extend(inside)
-    return tuple(piece_ids), tuple(starts), np.asarray(order, np.int64), np.asarray(bounds, np.int64)
+    return np.asarray(piece_ids, np.int64), tuple(starts), np.asarray(order, np.int64), np.asarray(bounds, np.int64)
 
 
 def _words(pieces: list[str]) -> list[str]:

@@ -84,7 +84,8 @@ class Runs:
     on the question: word counts and FACTS, the tokens bounding them, and ``maps``, the matrices
     that turn a per-token column (the question's words, cosines) into per-run sums in one product:
     inside, at the two edges, in the ±6 window, left of the run, the two tokens before / after it, and
-    the token right before / after it (MAPS names the blocks)."""
+    the token right before / after it (MAPS names the blocks; "members" counts the inside once and
+    each edge token 100 more times, so one number says whether the question's words sit at an edge)."""
 
     I: np.ndarray  # noqa: E741
     J: np.ndarray
@@ -94,7 +95,8 @@ class Runs:
     end: np.ndarray
     before: np.ndarray  # ROLES index of the token before each run (-1: the sentence edge)
     after: np.ndarray  # and of the token after it
-    maps: np.ndarray  # (len(MAPS) * runs) x tokens
+    limit: np.ndarray  # question words a run may hold: 1 from three words on, else 0
+    maps: np.ndarray  # (runs * len(MAPS)) x tokens, run by run
     distance: np.ndarray  # runs x tokens: log(1 + distance) from the run to the token, inf inside it
     index: dict[tuple[int, int], int]  # (I, J) -> row
     cache: dict = field(default_factory=dict)  # per wh-word static scores; masks for the soft terms
@@ -102,8 +104,16 @@ class Runs:
     def __len__(self) -> int:
         return len(self.I)
 
+    def overlap_f1(self) -> np.ndarray:
+        """Token F1 of every run against every other (for the expected-F1 choice), kept."""
+        if "f1" not in self.cache:
+            i, j = self.I[:, None], self.J[:, None]
+            same = np.maximum(np.minimum(j, self.J[None, :]) - np.maximum(i, self.I[None, :]), 0)
+            self.cache["f1"] = 2.0 * same / ((j - i) + (self.J - self.I)[None, :])
+        return self.cache["f1"]
 
-MAPS = ("inside", "edges", "window", "left", "near_left", "near_right", "before", "after")
+
+MAPS = ("inside", "members", "window", "left", "near_left", "near_right", "before", "after")
 
 
 def make_runs(texts: tuple[str, ...], word: np.ndarray, starts: np.ndarray, ends: np.ndarray, roles: np.ndarray,
@@ -113,13 +123,15 @@ def make_runs(texts: tuple[str, ...], word: np.ndarray, starts: np.ndarray, ends
     I = np.array([i for i, _ in spans], np.int64).reshape(-1)  # noqa: E741
     J = np.array([j for _, j in spans], np.int64).reshape(-1)
     at, i, j = np.arange(n), I[:, None], J[:, None]
-    blocks = [(i <= at) & (at < j), (at == i) | (at == j - 1), (i - 6 <= at) & (at < j + 6), at < i,
+    inside = (i <= at) & (at < j)
+    blocks = [inside, inside + 100 * ((at == i) | (at == j - 1)), (i - 6 <= at) & (at < j + 6), at < i,
               (i - 2 <= at) & (at < i), (j <= at) & (at < j + 2), at == i - 1, at == j]
     distance = np.where(at < i, np.log1p(np.maximum(i - at, 0)), np.log1p(np.maximum(at - j + 1, 0)))
-    distance[blocks[0]] = np.inf
+    distance[inside] = np.inf
     n_words, facts = span_facts(texts, word, starts, I, J)
     return Runs(I, J, n_words, facts, starts[I], ends[J - 1], np.concatenate([[-1], roles])[I], np.append(roles, -1)[J],
-                np.concatenate(blocks).astype(float).reshape(len(MAPS) * len(I), n), distance,
+                (n_words >= 3).astype(np.int64),
+                np.stack(blocks, axis=1).astype(float).reshape(len(I) * len(MAPS), n), distance,
                 {(int(a), int(b)): row for row, (a, b) in enumerate(zip(I, J))})
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .span_layout import FACTS, MAPS, MAX_WORDS, QUESTION_WORD, ROLES, Runs
+from .span_layout import FACTS, MAPS, MAX_WORDS, QUESTION_WORD, ROLES, Layout, Runs
 
 
 
@@ -26,7 +26,6 @@ class Plan:
     before: np.ndarray  # by ROLES index of the token before the span (last entry: the sentence edge)
     after: np.ndarray  # by ROLES index of the token after it (last entry: the sentence edge)
     facts: np.ndarray  # by span_layout.FACTS
-    near: np.ndarray  # a question word within two tokens before / after
     w: dict[str, float]  # the other weights, wh-specific ones under their plain name
 
 
@@ -42,8 +41,7 @@ def plan(weights: dict[str, float], wh: str) -> Plan:
     return Plan(np.array([g(f"len{min(k, 6)}", 0.0) + g(f"{wh}:len{min(k, 4)}", 0.0) for k in range(MAX_WORDS + 3)]),
                 np.array([g(f"before:{r}", 0.0) for r in ROLES] + [g("before:edge", 0.0)]),
                 np.array([g(f"after:{r}", 0.0) for r in ROLES] + [g("after:edge", 0.0)]),
-                np.array([g(f"{wh}:{k}" if k in wh_facts else k, 0.0) for k in FACTS]),
-                np.array([g("near_left", 0.0), g("near_right", 0.0)]), w)
+                np.array([g(f"{wh}:{k}" if k in wh_facts else k, 0.0) for k in FACTS]), w)
 
 
 def static_scores(n: np.ndarray, facts: np.ndarray, p: Plan) -> np.ndarray:
@@ -51,62 +49,83 @@ def static_scores(n: np.ndarray, facts: np.ndarray, p: Plan) -> np.ndarray:
     return p.length[np.minimum(n, len(p.length) - 1)] + facts @ p.facts
 
 
+COLUMNS = ("matched", "head", "question_cos", "wh_cos", "head_cos", "to_question_before", "to_question_after")
+
+
+def columns(lay: Layout, matched: np.ndarray, head: list[bool] | None, p: Plan) -> np.ndarray:
+    """Per token, the COLUMNS the features count: the question's words (0/1), the head noun (0/1),
+    the three cosines (0 here; the caller writes them), and what a question word bounding a run adds
+    to its role's weight (before / after)."""
+    shift = lay.cache.get(p)
+    if shift is None:  # per token: the question-word role's weight minus the token's own role's
+        shift = lay.cache[p] = np.column_stack([p.before[QUESTION_WORD] - p.before[lay.roles],
+                                                p.after[QUESTION_WORD] - p.after[lay.roles]])
+    out = np.zeros((len(lay.texts), len(COLUMNS)))
+    out[:, 0] = matched
+    if head is not None:
+        out[:, 1] = head
+    out[:, 5:] = shift * matched[:, None]
+    return out
+
+
 def column_sums(runs: Runs, columns: np.ndarray) -> np.ndarray:
-    """``out[b, r, c]``: the sum of per-token ``columns[:, c]`` over block MAPS[b] of run r."""
-    return (runs.maps @ columns).reshape(len(MAPS), len(runs), columns.shape[1])
+    """``out[r, b, c]``: the sum of per-token ``columns[:, c]`` over block MAPS[b] of run r."""
+    return (runs.maps @ columns).reshape(len(runs), len(MAPS), columns.shape[1])
 
 
 def allowed(runs: Runs, sums: np.ndarray) -> np.ndarray:
     """Which runs are candidates when the question says the tokens of column 0: none at an edge, and
     at most one inside, only in a run of three words or more (not mostly the question)."""
-    inside, edges = sums[0, :, 0], sums[1, :, 0]
-    return (edges == 0) & ((inside == 0) | ((inside == 1) & (runs.words >= 3)))
+    return sums[:, 1, 0] <= runs.limit  # "members": words inside + 100 per edge word
 
 
-def scores(runs: Runs, sums: np.ndarray, columns: np.ndarray, has_head: bool, has: np.ndarray | None,
-           typed, preferred, p: Plan) -> np.ndarray:
-    """Every run's score. ``columns``: per token, the question's words (0/1), the head noun (0/1),
-    and the question / wh-word / head cosines (0 for a token without one, where ``has`` is False;
-    ``has`` None: no token vectors); ``sums``: :func:`column_sums` of them; ``typed``: the character
-    spans of the asked kind; ``preferred``: the typed path's choice.
+def scores(runs: Runs, sums: np.ndarray, columns: np.ndarray, has: np.ndarray | None, typed, preferred,
+           p: Plan) -> np.ndarray:
+    """Every run's score. ``columns``: per token, the COLUMNS (cosines 0 for a token without them,
+    where ``has`` is False; ``has`` None: no token vectors); ``sums``: :func:`column_sums` of them;
+    ``typed``: the character spans of the asked kind; ``preferred``: the typed path's choice.
 
     Why it looks like this: an array operation on a few dozen numbers costs ~2 µs whatever it does,
-    so the per-run sums of everything the features count come from one matrix product, and the rest
-    is a few dozen operations however many runs there are."""
-    w, n = p.w, columns.shape[0]
-    inside, _, window, left, near_left, near_right, before, after = sums
-    matched = columns[:, 0] > 0
-    m = int(matched.sum())
-    static, to_question_before, to_question_after = _static(runs, p)
-    counted = np.array([w["matched_inside"], 0.0, w["window_matches"] / max(1, m), w["matched_left_share"] / max(1, m),
-                        0.0, 0.0, 0.0, 0.0]) @ sums[:, :, 0]  # inside, in the window, left of the run
-    s = static + counted + to_question_before * before[:, 0] + to_question_after * after[:, 0]
-    s += p.near @ (sums[4:6, :, 0] > 0) + w["log_distance"] * np.min(runs.distance[:, matched], axis=1,
-                                                                     initial=np.log1p(n))
+    so the per-run sums of everything the features count come from one matrix product, their
+    weighted total from one more (``weights``: blocks x columns, one layer for the terms that are
+    not soft, one for the soft ones), and the rest is a few operations however many runs there are."""
+    w, n, R = p.w, columns.shape[0], len(runs)
+    matched = np.flatnonzero(columns[:, 0])
+    m = len(matched)
+    np.minimum(sums[:, 4:6, 0], 1, out=sums[:, 4:6, 0])  # a question word near: yes or no
+    np.minimum(sums[:, 0, 1], 1, out=sums[:, 0, 1])  # the head noun inside: yes or no
+    total = max(1.0, float(columns[:, 2].sum())) if has is not None else 1.0
+    weights = np.zeros((len(MAPS), len(COLUMNS), 2))
+    weights[0, 0, 0], weights[2, 0, 0] = w["matched_inside"], w["window_matches"] / max(1, m)
+    weights[3, 0, 0], weights[4, 0, 0], weights[5, 0, 0] = w["matched_left_share"] / max(1, m), w["near_left"], \
+        w["near_right"]
+    weights[6, 5, 0] = weights[7, 6, 0] = 1.0
+    weights[0, 1, 0], weights[7, 1, 0] = w["head_inside"], w["head_after"]
+    weights[0, 2, 1], weights[2, 2, 1], weights[7, 4, 1] = -w["soft_window"] / total, w["soft_window"] / total, \
+        w["head_sim_after"]
+    summed = sums.reshape(R, -1) @ weights.reshape(-1, 2)  # runs x (not soft, soft)
+    s = _static(runs, p) + summed[:, 0] + w["log_distance"] * np.min(runs.distance[:, matched], axis=1,
+                                                                       initial=np.log1p(n))
     if not m:
         s += w["matched_left_share"] * 0.5
-    if has_head:
-        s += w["head_inside"] * (inside[:, 1] > 0) + w["head_after"] * after[:, 1]
-    start, end = runs.start, runs.end
     if typed:
         s += _typed_terms(runs, tuple(typed), p)
     if preferred:
+        start, end = runs.start, runs.end
         s += w["chosen_exact"] * ((start == preferred[0]) & (end == preferred[1]))
         s += w["chosen_overlap"] * ((preferred[0] < end) & (start < preferred[1]))
     if has is None:
         return s
-    cos = columns[:, 2:]
-    count, inverse, queries = _soft_layout(runs, has)
-    maxes = _range_max(np.where(has[:, None], cos, _OFF), queries)  # 3 runs x 3: inside; 3 words before; after
-    R = len(runs)
+    cos = columns[:, 2:5]
+    count, inverse, flat, offsets = _soft_layout(runs, has)
+    maxes = np.maximum.reduceat(np.vstack([cos, np.full((1, 3), _OFF)])[flat], offsets)  # inside; 3 before; 3 after
     sides = maxes[R:, 0]
     sides[sides < _OFF / 2] = 0.0  # no word with a cosine there
-    distance = np.min(runs.distance[:, has & (cos[:, 0] >= 0.75)], axis=1, initial=np.inf)  # strong anchors
-    t = (maxes[:R] @ np.array([w["soft_inside_max"], w["wh_sim_max"], w["head_sim_max"]])
-         + inside[:, 2:4] @ np.array([w["soft_inside_mean"], w["wh_sim_mean"]]) * inverse
-         + w["soft_left"] * sides[:R] + w["soft_right"] * sides[R:] + w["head_sim_after"] * after[:, 4]
-         + w["soft_log_distance"] * np.where(np.isinf(distance), 3.0, distance)
-         + w["soft_window"] * (window[:, 2] - inside[:, 2]) / max(1.0, float(cos[:, 0].sum())))
+    distance = np.min(runs.distance[:, np.flatnonzero(has & (cos[:, 0] >= 0.75))], axis=1, initial=np.inf)
+    t = (summed[:, 1] + maxes[:R] @ np.array([w["soft_inside_max"], w["wh_sim_max"], w["head_sim_max"]])
+         + sums[:, 0, 2:4] @ np.array([w["soft_inside_mean"], w["wh_sim_mean"]]) * inverse
+         + np.array([w["soft_left"], w["soft_right"]]) @ sides.reshape(2, R)
+         + w["soft_log_distance"] * np.where(np.isinf(distance), 3.0, distance))
     return s + np.where(count > 0, t, 0.0)  # runs none of whose words has a cosine get no soft terms
 
 
@@ -126,42 +145,27 @@ def _typed_terms(runs: Runs, typed: tuple[tuple[int, int], ...], p: Plan) -> np.
 _OFF = -1e9  # added to a cosine outside the positions a maximum is taken over
 
 
-def _static(runs: Runs, p: Plan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _static(runs: Runs, p: Plan) -> np.ndarray:
     """Per run: the score of its own words and the tokens bounding it when the question says
-    neither, and what each bounding token adds when the question says it (kept per wh-word)."""
+    neither (kept per wh-word)."""
     kept = runs.cache.get(p)
     if kept is None:
-        before, after = p.before[runs.before], p.after[runs.after]
-        kept = runs.cache[p] = (static_scores(runs.words, runs.facts, p) + before + after,
-                                p.before[QUESTION_WORD] - before, p.after[QUESTION_WORD] - after)
+        kept = runs.cache[p] = static_scores(runs.words, runs.facts, p) + p.before[runs.before] + p.after[runs.after]
     return kept
 
 
-def _soft_layout(runs: Runs, has: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple]:
-    """Per run, how many of its words have a cosine (``has``) and 1 / max(1, that); and the
-    :func:`_range_max` queries for the maxima inside each run and over the 3 tokens before and after
-    it (positions shifted by 3 to leave room for padding). The same for every question."""
+def _soft_layout(runs: Runs, has: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per run, how many of its words have cosines (``has``) and 1 / max(1, that); and, for
+    ``np.maximum.reduceat``, the tokens with cosines inside each run, then among the 3 tokens before
+    each run, then the 3 after, each list led by a padding row (index len(has)). The same for every
+    question about the sentence."""
     key = has.tobytes()
     kept = runs.cache.get(key)
     if kept is None:
-        at, i, j = np.arange(len(has)), runs.I, runs.J
-        count = (((i[:, None] <= at) & (at < j[:, None])) & has).sum(axis=1)
-        first = np.concatenate([i + 3, i, j + 3])
-        length = np.concatenate([j - i, np.full(2 * len(i), 3)])
-        level = np.log2(np.maximum(length, 1)).astype(np.int64)  # exact for small integers
-        kept = runs.cache[key] = (count, 1.0 / np.maximum(count, 1),
-                                  (level, first, first + length - (1 << level), int(level.max(initial=0)) + 1))
+        n = len(has)
+        ranges = [*zip(runs.I, runs.J), *((i - 3, i) for i in runs.I), *((j, j + 3) for j in runs.J)]
+        lists = [[n, *(k for k in range(max(a, 0), min(b, n)) if has[k])] for a, b in ranges]
+        count = np.array([len(x) - 1 for x in lists[:len(runs)]], np.int64)
+        kept = runs.cache[key] = (count, 1.0 / np.maximum(count, 1), np.array([k for x in lists for k in x], np.int64),
+                                  np.cumsum([0] + [len(x) for x in lists[:-1]]).astype(np.int64))
     return kept
-
-
-def _range_max(values: np.ndarray, queries: tuple) -> np.ndarray:
-    """Maxima of ``values`` rows over ranges (with 3 rows of _OFF padding either side), by a sparse
-    table: the max of two overlapping blocks of 2**level rows, one at ``first``, one at ``back``."""
-    level, first, back, levels = queries
-    n = len(values) + 6
-    table = np.full((levels, n, values.shape[1]), _OFF)
-    table[0, 3:-3] = values
-    for lv in range(1, levels):
-        half = 1 << (lv - 1)
-        table[lv, :n - half] = np.maximum(table[lv - 1, :-half], table[lv - 1, half:])
-    return np.maximum(table[level, first], table[level, back])
