@@ -12,6 +12,7 @@ question's name and not the name itself is about something else, and confidence 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -92,7 +93,7 @@ def listed_only(entities: Iterable[str], text: str, siblings: dict[str, frozense
     asked = [e for e in entities if siblings.get(e)]
     if not asked:
         return False
-    lists = [(m.start(), m.end(), set(filter(None, map(_key, _members(m))))) for m in _LIST.finditer(text)]
+    lists = _lists(text)
     if not lists:  # most sentences: no list, so nothing is listed only (and no stemming is paid for)
         return False
     found = False
@@ -103,6 +104,13 @@ def listed_only(entities: Iterable[str], text: str, siblings: dict[str, frozense
         if not any(a <= start < b and members & siblings[term] for a, b, members in lists):
             return False
     return found
+
+
+@functools.lru_cache(maxsize=4096)
+def _lists(text: str) -> tuple[tuple[int, int, frozenset[str]], ...]:
+    """(start, end, member keys) of each list of names in a sentence. Kept per sentence text: every
+    question naming a name with siblings checks all its hits, and the same sentences recur."""
+    return tuple((m.start(), m.end(), frozenset(filter(None, map(_key, _members(m))))) for m in _LIST.finditer(text))
 
 
 def _members(m: re.Match) -> list[str]:
