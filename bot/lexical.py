@@ -82,12 +82,15 @@ def word_terms(word: str) -> frozenset[str]:
     return frozenset(terms(word))
 
 
-def term_positions(text: str) -> list[tuple[int, str]]:
-    """(offset, stemmed term) for each content word of ``text``, for proximity measures."""
+@functools.lru_cache(maxsize=8192)
+def term_positions(text: str) -> tuple[tuple[int, str], ...]:
+    """(offset, stemmed term) for each content word of ``text``, for proximity measures. Kept per text
+    (a tuple, so no caller can change the kept copy): the cited sentence's positions are asked for by
+    ranking, the rival check and the list check of the same question, and sentences recur."""
     found = [(m.start(), _SYMBOLS.get(m.group(0)) or m.group(0).lower().replace(",", "")) for m in _WORD.finditer(text)]
     found = [(start, _IRREGULAR.get(w, w)) for start, w in found if w not in STOPWORDS]
     stems = _stemmer().stemWords([w for _, w in found]) if found else []
-    return [(start, stem) for (start, _), stem in zip(found, stems)]
+    return tuple((start, stem) for (start, _), stem in zip(found, stems))
 
 
 _ENTITY = re.compile(r"\b(?:[A-Z][A-Za-z0-9'-]*|\d[\d,.]*)")

@@ -16,7 +16,7 @@ from .conversation import Conversation, Resolution, Turn
 from .corpus import Article
 from .embedding import Encoder, shared_encoder
 from .errors import BadQuestion
-from .lexical import LazyRows, entity_terms
+from .lexical import LazyRows
 from .retrieval import Hit, Query, Retriever
 from .rivals import demote_listed, rivalled, sibling_map
 from .settings import Settings
@@ -141,7 +141,7 @@ class Pipeline:
         about Shanghai put to an article that never mentions Shanghai is not answered by it."""
         if not hits:
             return 0.0
-        names = entity_terms(query.text)
+        names = query.entities
         if not names:
             return 0.0
         vocab = self._vocab[self.retriever.index._article_index(hits[0].article_id)]
