@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot import answer, answer_types, extract, soft_anchors  # noqa: E402
+from bot import answer, answer_types, extract, soft_anchors, span_features  # noqa: E402
 from bot.answer_types import KINDS  # noqa: E402
 from bot.lexical import STOPWORDS  # noqa: E402
 from bot.metrics import best_em_f1  # noqa: E402
@@ -168,7 +168,7 @@ def fit(rows: list[Row], split: str, l2: float = 1.0) -> dict[str, float]:
         preferred = answer._typed_span(sentence, q) if q.kind else None
         vec = VECTORS.get(sentence)
         sims = soft_anchors.word_sims(sentence, vec[0], vec[1], q) if vec is not None else None
-        toks, spans, feats = extract.candidate_features(sentence, q.text, q.terms, q.kind, preferred, sims)
+        toks, spans, feats = span_features.candidate_features(sentence, q.text, q.terms, q.kind, preferred, sims)
         if not spans:
             continue
         target = np.array([max(f1_score(sentence[toks[i].start:toks[j - 1].end], g) for g in row.golds) ** 2

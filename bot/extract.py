@@ -15,7 +15,6 @@ Nothing here names an article's words: only English function words and punctuati
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -25,7 +24,7 @@ import numpy as np
 from . import answer_types
 from .lexical import STOPWORDS, terms
 from .soft_anchors import WordSims, word_sims
-from .span_layout import AUXILIARIES, MAX_WORDS, REASON, Layout, Runs, layout, role, verbish
+from .span_layout import AUXILIARIES, MAX_WORDS, Layout, Runs, layout  # noqa: F401 (MAX_WORDS: kept as extract.MAX_WORDS)
 from .span_scores import Plan, allowed, column_sums, plan, scores
 from .span_scores import columns as span_columns
 
@@ -33,46 +32,49 @@ WH = ("who", "when", "where", "why", "how", "which", "what")
 
 # Fitted by bench/short_answers.py --fit on split A (see the module docstring); names are feature keys.
 WEIGHTS: dict[str, float] = {
-    'after:auxiliary': 0.479, 'after:clause': -0.34, 'after:determiner': -0.497, 'after:edge': 0.871,
-    'after:function': -0.264, 'after:mark': 0.155, 'after:pause': 0.31, 'after:preposition': -0.195,
-    'after:question_word': 0.22, 'after:verbish': -0.381, 'after:word': -0.359, 'before:auxiliary': -0.343,
-    'before:clause': -0.071, 'before:determiner': -0.011, 'before:edge': 0.384, 'before:function': 0.005,
-    'before:mark': 0.372, 'before:pause': -0.146, 'before:preposition': 0.293, 'before:question_word': -0.163,
-    'before:verbish': -0.168, 'before:word': -0.153, 'chosen_exact': 0.244, 'chosen_overlap': -0.017,
-    'head_after': 1.113, 'head_inside': 0.334, 'head_sim_after': 0.609, 'head_sim_max': 2.232,
-    'how:after_reason_word': 0.006, 'how:all_capitalised': -0.007, 'how:capitalised': -0.906, 'how:digit': 0.075,
-    'how:first_verbish': -0.327, 'how:len1': 0.333, 'how:len2': 0.036, 'how:len3': -0.034,
-    'how:len4': -0.335, 'how:wh_sim_max': 2.014, 'how:wh_sim_mean': 2.2, 'inner_and': 0.089,
-    'inner_function_words': -0.564, 'inner_verbish': -0.124, 'len1': 0.266, 'len2': 0.207,
-    'len3': 0.063, 'len4': 0.103, 'len5': -0.113, 'len6': -0.526,
-    'log_distance': -0.569, 'matched_inside': 0.406, 'matched_left_share': -0.011, 'near_left': 0.362,
-    'near_right': 0.005, 'sentence_start': 0.384, 'soft_inside_max': -0.027, 'soft_inside_mean': -0.344,
-    'soft_left': 0.271, 'soft_log_distance': -0.065, 'soft_right': 0.272, 'soft_window': -0.87,
-    'typed_exact': -0.065, 'typed_inside': 0.374, 'typed_overlap': 2.357, 'what:after_reason_word': -0.273,
-    'what:all_capitalised': -0.004, 'what:capitalised': 1.044, 'what:digit': 0.404, 'what:first_verbish': -0.404,
-    'what:len1': 0.158, 'what:len2': 0.118, 'what:len3': -0.005, 'what:len4': -0.27,
-    'what:wh_sim_max': 1.025, 'what:wh_sim_mean': 1.379, 'when:after_reason_word': -0.313, 'when:all_capitalised': 0.389,
-    'when:capitalised': 0.433, 'when:digit': 1.14, 'when:first_verbish': -0.157, 'when:len1': 0.356,
-    'when:len2': 0.05, 'when:len3': -0.03, 'when:len4': -0.376, 'when:wh_sim_max': 0.443,
-    'when:wh_sim_mean': 0.512, 'where:after_reason_word': 0.054, 'where:all_capitalised': 0.259, 'where:capitalised': 0.103,
-    'where:digit': 0.115, 'where:first_verbish': 0.243, 'where:len1': 0.039, 'where:len2': -0.095,
-    'where:len3': -0.143, 'where:len4': 0.199, 'where:wh_sim_max': 0.205, 'where:wh_sim_mean': 0.133,
-    'which:after_reason_word': 0.334, 'which:all_capitalised': -0.145, 'which:capitalised': 2.025, 'which:digit': -0.111,
-    'which:first_verbish': -0.746, 'which:len1': 0.068, 'which:len2': 0.141, 'which:len3': -0.08,
-    'which:len4': -0.13, 'which:wh_sim_max': 0.55, 'which:wh_sim_mean': 0.623, 'who:after_reason_word': -0.312,
-    'who:all_capitalised': -0.262, 'who:capitalised': 1.455, 'who:digit': -0.653, 'who:first_verbish': -0.413,
-    'who:len1': -0.036, 'who:len2': 0.188, 'who:len3': 0.023, 'who:len4': -0.175,
-    'who:wh_sim_max': 0.546, 'who:wh_sim_mean': 0.777, 'why:after_reason_word': 0.545, 'why:all_capitalised': -0.153,
-    'why:capitalised': -0.24, 'why:digit': -0.135, 'why:first_verbish': -0.153, 'why:len1': -0.652,
-    'why:len2': -0.231, 'why:len3': 0.331, 'why:len4': 0.552, 'why:wh_sim_max': 0.045,
-    'why:wh_sim_mean': -0.146, 'window_matches': 1.101,
+    'after:auxiliary': 0.466, 'after:clause': -0.333, 'after:determiner': -0.507, 'after:edge': 0.874,
+    'after:function': -0.269, 'after:mark': 0.158, 'after:pause': 0.314, 'after:preposition': -0.196,
+    'after:question_word': 0.23, 'after:verbish': -0.383, 'after:word': -0.353, 'before:auxiliary': -0.344,
+    'before:clause': -0.057, 'before:determiner': -0.002, 'before:edge': 0.371, 'before:function': -0.004,
+    'before:mark': 0.374, 'before:pause': -0.154, 'before:preposition': 0.295, 'before:question_word': -0.148,
+    'before:verbish': -0.172, 'before:word': -0.159, 'chosen_exact': 0.248, 'chosen_overlap': -0.014,
+    'copula:left_share': 0.322, 'copula:near_left': 0.062, 'copula:near_right': 0.145, 'head_after': 1.089,
+    'head_inside': 0.335, 'head_sim_after': 0.527, 'head_sim_max': 2.127, 'how:after_reason_word': 0.015,
+    'how:all_capitalised': -0.026, 'how:capitalised': -0.908, 'how:digit': 0.057, 'how:first_verbish': -0.335,
+    'how:len1': 0.333, 'how:len2': 0.03, 'how:len3': -0.039, 'how:len4': -0.325,
+    'how:wh_sim_max': 2.003, 'how:wh_sim_mean': 2.159, 'inner_and': 0.1, 'inner_function_words': -0.535,
+    'inner_verbish': -0.118, 'len1': 0.266, 'len2': 0.214, 'len3': 0.063,
+    'len4': 0.101, 'len5': -0.114, 'len6': -0.53, 'log_distance': -0.553,
+    'matched_inside': 0.42, 'matched_left_share': -0.149, 'near_left': 0.289, 'near_right': -0.11,
+    'object:left_share': 0.558, 'object:near_left': 0.187, 'object:near_right': 0.136, 'other:left_share': -0.599,
+    'other:near_left': 0.076, 'other:near_right': -0.5, 'sentence_start': 0.371, 'soft_inside_max': -0.05,
+    'soft_inside_mean': -0.295, 'soft_left': 0.246, 'soft_log_distance': -0.068, 'soft_right': 0.291,
+    'soft_window': -0.795, 'subject:left_share': -0.43, 'subject:near_left': -0.036, 'subject:near_right': 0.109,
+    'typed_exact': -0.065, 'typed_inside': 0.375, 'typed_overlap': 2.354, 'what:after_reason_word': -0.281,
+    'what:all_capitalised': -0.016, 'what:capitalised': 1.054, 'what:digit': 0.409, 'what:first_verbish': -0.405,
+    'what:len1': 0.164, 'what:len2': 0.115, 'what:len3': -0.011, 'what:len4': -0.268,
+    'what:wh_sim_max': 1.022, 'what:wh_sim_mean': 1.403, 'when:after_reason_word': -0.313, 'when:all_capitalised': 0.393,
+    'when:capitalised': 0.455, 'when:digit': 1.176, 'when:first_verbish': -0.152, 'when:len1': 0.357,
+    'when:len2': 0.068, 'when:len3': -0.043, 'when:len4': -0.381, 'when:wh_sim_max': 0.461,
+    'when:wh_sim_mean': 0.544, 'where:after_reason_word': 0.036, 'where:all_capitalised': 0.247, 'where:capitalised': 0.092,
+    'where:digit': 0.115, 'where:first_verbish': 0.225, 'where:len1': 0.047, 'where:len2': -0.091,
+    'where:len3': -0.149, 'where:len4': 0.193, 'where:wh_sim_max': 0.209, 'where:wh_sim_mean': 0.137,
+    'which:after_reason_word': 0.364, 'which:all_capitalised': -0.15, 'which:capitalised': 2.041, 'which:digit': -0.037,
+    'which:first_verbish': -0.743, 'which:len1': 0.06, 'which:len2': 0.133, 'which:len3': -0.066,
+    'which:len4': -0.128, 'which:wh_sim_max': 0.513, 'which:wh_sim_mean': 0.59, 'who:after_reason_word': -0.285,
+    'who:all_capitalised': -0.255, 'who:capitalised': 1.458, 'who:digit': -0.616, 'who:first_verbish': -0.396,
+    'who:len1': -0.045, 'who:len2': 0.183, 'who:len3': 0.032, 'who:len4': -0.17,
+    'who:wh_sim_max': 0.484, 'who:wh_sim_mean': 0.75, 'why:after_reason_word': 0.457, 'why:all_capitalised': -0.149,
+    'why:capitalised': -0.23, 'why:digit': -0.131, 'why:first_verbish': -0.146, 'why:len1': -0.652,
+    'why:len2': -0.225, 'why:len3': 0.339, 'why:len4': 0.537, 'why:wh_sim_max': 0.047,
+    'why:wh_sim_mean': -0.137, 'window_matches': 1.095,
 }
 POOL, SHORTLIST = 60, 15  # spans kept for the expectation; spans it is computed for
 SOFT_MATCH: float | None = 0.6  # token cosine from which a sentence word anchors like the question's own (on A)
 THRESHOLD = 0.20  # minimum expected F1 of the best span: utility is flat over 0.18-0.25 on split A (docs)
 
 
-_PLANS: dict[str, Plan] = {}  # WEIGHTS arranged per wh-word; set_weights() clears it
+_PLANS: dict[tuple[str, str | None], Plan] = {}  # WEIGHTS per wh-word and question shape; set_weights() clears it
 
 
 def set_weights(weights: dict[str, float]) -> None:
@@ -108,6 +110,7 @@ class Prepared:
     columns: np.ndarray  # per token: span_scores.COLUMNS
     sums: np.ndarray  # span_scores.column_sums(runs, columns)
     wh: str
+    shape: str | None
     head: str | None
     typed: list[tuple[int, int]]
     preferred: tuple[int, int] | None
@@ -155,98 +158,30 @@ def head_noun(question: str) -> str | None:
     return stem[0] if stem else None
 
 
+_AUX_OBJECT = frozenset("do does did can could will would should may might must shall".split())
+_AUX_COPULA = frozenset("is are was were be been am".split())
+
+
+@lru_cache(maxsize=1024)
+def question_shape(question: str) -> str:
+    """Where the answer stands to the question's verb: "object" ("What did Kuznets argue?": after
+    it), "subject" ("Who won the match?": before it), "copula" ("Who is the mayor?": either side),
+    from the first auxiliary within four words after the wh-word (none: a subject question)."""
+    words = re.findall(r"[a-z']+", question.lower())
+    at = next((k for k, w in enumerate(words) if w in WH), None)
+    if at is None:
+        return "other"
+    for w in words[at + 1:at + 5]:
+        if w in _AUX_OBJECT:
+            return "object"
+        if w in _AUX_COPULA:
+            return "copula"
+    return "subject"
+
+
 @lru_cache(maxsize=1024)
 def _question_words(question: str) -> frozenset[str]:
     return frozenset(w.lower() for w in re.findall(r"[A-Za-z0-9]+", question) if w.lower() not in STOPWORDS)
-
-
-def features(toks: list[Token], span: tuple[int, int], wh: str, head: str | None,
-             typed: list[tuple[int, int]], preferred: tuple[int, int] | None,
-             sims: WordSims | None = None) -> dict[str, float]:
-    """What a candidate span looks like and where it sits relative to the question's words;
-    ``typed``: character spans of the kind the question asks for (answer_types), when it has one;
-    ``preferred``: the one of them that the typed path (answer.short_answer) chose."""
-    i, j = span
-    inside = [t for t in toks[i:j] if t.word]
-    n = len(inside)
-    matched_at = [k for k, t in enumerate(toks) if t.matched]
-    before = toks[i - 1] if i > 0 else None
-    after = toks[j] if j < len(toks) else None
-    f: dict[str, float] = {}
-    f[f"len{min(n, 6)}"] = 1.0
-    f[f"{wh}:len{min(n, 4)}"] = 1.0
-    left = [k for k in matched_at if k < i]
-    right = [k for k in matched_at if k >= j]
-    distance = min([i - k for k in left] + [k - j + 1 for k in right], default=len(toks))
-    f["log_distance"] = math.log1p(distance)
-    f["near_left"] = float(bool(left) and i - left[-1] <= 2)
-    f["near_right"] = float(bool(right) and right[0] - j <= 1)
-    f["matched_left_share"] = len(left) / len(matched_at) if matched_at else 0.5
-    f["matched_inside"] = float(sum(t.matched for t in inside))
-    f["window_matches"] = sum(1 for k in matched_at if i - 6 <= k < j + 6) / max(1, len(matched_at))
-    for side, tok in (("before", before), ("after", after)):
-        f[f"{side}:{_role(tok)}"] = 1.0
-    if before is not None and before.word and before.text.lower() in REASON:
-        f[f"{wh}:after_reason_word"] = 1.0
-    caps = [t for t in inside if t.text[0].isupper() and t.start > 0]
-    f[f"{wh}:capitalised"] = len(caps) / n
-    f[f"{wh}:all_capitalised"] = float(len(caps) == n)
-    f[f"{wh}:digit"] = float(any(ch.isdigit() for t in inside for ch in t.text))
-    f["inner_function_words"] = sum(t.text.lower() in STOPWORDS for t in inside) / n
-    f["inner_verbish"] = float(any(verbish(t.text) for t in inside[1:]))
-    f[f"{wh}:first_verbish"] = float(verbish(inside[0].text))
-    f["inner_and"] = float(any(t.text.lower() == "and" for t in inside))
-    if head:
-        own = set(terms(" ".join(t.text for t in inside)))
-        after_terms = set(terms(after.text)) if after is not None and after.word else set()
-        f["head_inside"] = float(head in own)
-        f["head_after"] = float(head in after_terms)
-    f["sentence_start"] = float(i == 0)
-    start, end = toks[i].start, toks[j - 1].end
-    if typed:
-        f["typed_exact"] = float((start, end) in typed)
-        f["typed_overlap"] = float(any(a < end and start < b for a, b in typed))
-        f["typed_inside"] = float(any(a <= start and end <= b for a, b in typed))
-    if preferred:
-        f["chosen_exact"] = float((start, end) == preferred)
-        f["chosen_overlap"] = float(preferred[0] < end and start < preferred[1])
-    if sims is not None:
-        _soft_features(f, toks, span, wh, sims)
-    return f
-
-
-def _soft_features(f: dict[str, float], toks: list[Token], span: tuple[int, int], wh: str, sims: WordSims) -> None:
-    """Token-vector features (bot/soft_anchors.py): answers are near words that mean what the
-    question says (paraphrase included) without meaning it themselves, and look like the wh-word's and
-    the head noun's kind."""
-    i, j = span
-    inside = [t.start for t in toks[i:j] if t.word and t.start in sims.question]
-    if not inside:
-        return
-    q_in = [sims.question[s] for s in inside]
-    f["soft_inside_mean"] = sum(q_in) / len(q_in)
-    f["soft_inside_max"] = max(q_in)
-    words = [(k, sims.question[t.start]) for k, t in enumerate(toks) if t.word and t.start in sims.question]
-    left = [q for k, q in words if i - 3 <= k < i]
-    right = [q for k, q in words if j <= k < j + 3]
-    f["soft_left"] = max(left, default=0.0)
-    f["soft_right"] = max(right, default=0.0)
-    strong = [k for k, q in words if q >= 0.75 and not i <= k < j]
-    f["soft_log_distance"] = math.log1p(min((i - k if k < i else k - j + 1) for k in strong)) if strong else 3.0
-    f["soft_window"] = sum(q for k, q in words if i - 6 <= k < j + 6 and not i <= k < j) / max(1.0, sum(q for _, q in words))
-    f[f"{wh}:wh_sim_max"] = max(sims.wh[s] for s in inside)
-    f[f"{wh}:wh_sim_mean"] = sum(sims.wh[s] for s in inside) / len(inside)
-    f["head_sim_max"] = max(sims.head[s] for s in inside)
-    after = toks[j] if j < len(toks) else None
-    f["head_sim_after"] = sims.head.get(after.start, 0.0) if after is not None and after.word else 0.0
-
-
-def _role(tok: Token | None) -> str:
-    """What bounds a span on one side: the sentence edge, a word of the question, or its role
-    (span_layout.role: a pause, a function word by kind, an ordinary word)."""
-    if tok is None:
-        return "edge"
-    return "question_word" if tok.matched else role(tok.text, tok.word)
 
 
 def prepare(sentence: str, question: str, question_terms: tuple[str, ...], kind: str | None,
@@ -261,8 +196,10 @@ def prepare(sentence: str, question: str, question_terms: tuple[str, ...], kind:
     if has is not None and SOFT_MATCH is not None:
         matched |= lay.plain & (cos[:, 0] >= SOFT_MATCH)
     wh, head = wh_word(question), head_noun(question)
-    p = _PLANS.get(wh) or _PLANS.setdefault(wh, plan(WEIGHTS, wh))
-    columns = span_columns(lay, matched, [head in stems for stems in lay.terms] if head else None, p)
+    heads = np.array([head in stems for stems in lay.terms], bool) if head else None
+    shape = question_shape(question)
+    p = _PLANS.get((wh, shape)) or _PLANS.setdefault((wh, shape), plan(WEIGHTS, wh, shape))
+    columns = span_columns(lay, matched, heads, p)
     columns[:, 2:5] = cos
     runs, extra = lay.runs, None
     if preferred:
@@ -279,7 +216,7 @@ def prepare(sentence: str, question: str, question_terms: tuple[str, ...], kind:
     if extra is not None and (extra == len(ok) or not ok[extra]):
         rows = np.append(rows, extra)
     typed = answer_types.spans(sentence, kind) if kind else []
-    return Prepared(lay, matched, sims, has, runs, rows, columns, sums, wh, head, typed, preferred)
+    return Prepared(lay, matched, sims, has, runs, rows, columns, sums, wh, shape, head, typed, preferred)
 
 
 def _soft_columns(lay: Layout, sims: WordSims, out: np.ndarray) -> np.ndarray:
@@ -297,19 +234,9 @@ def _soft_columns(lay: Layout, sims: WordSims, out: np.ndarray) -> np.ndarray:
     return kept[2]
 
 
-def candidate_features(sentence: str, question: str, question_terms: tuple[str, ...], kind: str | None,
-                       preferred: tuple[int, int] | None = None, sims: WordSims | None = None
-                       ) -> tuple[list[Token], list[tuple[int, int]], list[dict[str, float]]]:
-    """The sentence's tokens, its candidate spans (token ranges) and their named features (for
-    fitting and reading the model; answering uses :func:`bot.span_scores.scores`)."""
-    got = prepare(sentence, question, question_terms, kind, preferred, sims)
-    toks, spans = got.tokens(), got.spans()
-    return toks, spans, [features(toks, s, got.wh, got.head, got.typed, got.preferred, sims) for s in spans]
-
-
 def linear_scores(got: Prepared) -> np.ndarray:
     """Every candidate's score (bot/span_scores.py) for a prepared sentence."""
-    return scores(got.runs, got.sums, got.columns, got.has, got.typed, got.preferred, _PLANS[got.wh])[got.rows]
+    return scores(got.runs, got.sums, got.columns, got.has, got.typed, got.preferred, _PLANS[got.wh, got.shape])[got.rows]
 
 
 def scored(sentence: str, question: str, question_terms: tuple[str, ...], kind: str | None = None,

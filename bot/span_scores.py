@@ -29,14 +29,17 @@ class Plan:
     w: dict[str, float]  # the other weights, wh-specific ones under their plain name
 
 
-def plan(weights: dict[str, float], wh: str) -> Plan:
-    """``weights`` (bot/extract.py WEIGHTS) for questions asking ``wh``."""
+def plan(weights: dict[str, float], wh: str, shape: str | None = None) -> Plan:
+    """``weights`` (bot/extract.py WEIGHTS) for questions asking ``wh`` with this ``shape``."""
     g = weights.get
     plain = ("log_distance", "near_left", "near_right", "matched_left_share", "window_matches", "matched_inside",
              "head_inside", "head_after", "typed_exact", "typed_overlap", "typed_inside", "chosen_exact",
              "chosen_overlap", "soft_inside_mean", "soft_inside_max", "soft_left", "soft_right", "soft_log_distance",
              "soft_window", "head_sim_max", "head_sim_after")
     w = {k: g(k, 0.0) for k in plain} | {k: g(f"{wh}:{k}", 0.0) for k in ("wh_sim_max", "wh_sim_mean")}
+    if shape:  # the question's shape crossed with the side its words are on (extract.question_shape)
+        for k, name in (("near_left", "near_left"), ("near_right", "near_right"), ("matched_left_share", "left_share")):
+            w[k] += g(f"{shape}:{name}", 0.0)
     wh_facts = {"after_reason_word", "capitalised", "all_capitalised", "digit", "first_verbish"}
     return Plan(np.array([g(f"len{min(k, 6)}", 0.0) + g(f"{wh}:len{min(k, 4)}", 0.0) for k in range(MAX_WORDS + 3)]),
                 np.array([g(f"before:{r}", 0.0) for r in ROLES] + [g("before:edge", 0.0)]),

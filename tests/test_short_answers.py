@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pytest
 
-from bot import answer_types, extract
+from bot import answer_types, extract, span_features
 from bot.answer import short_answer
 from bot.lexical import entity_terms, terms
 from bot.retrieval import Query
@@ -129,8 +129,8 @@ def test_answering_scores_equal_the_named_features(encoder):
                 preferred = (sentence.index("2 billion"), sentence.index(" in its")) if "yuan" in sentence else None
                 got = extract.prepare(sentence, question, query.terms, query.kind, preferred, sims)
                 toks = got.tokens()
-                named = [sum(extract.WEIGHTS.get(k, 0.0) * v for k, v in extract.features(
-                    toks, span, got.wh, got.head, got.typed, got.preferred, sims).items()) for span in got.spans()]
+                named = [sum(extract.WEIGHTS.get(k, 0.0) * v for k, v in span_features.features(
+                    toks, span, got.wh, got.head, got.typed, got.preferred, sims, got.shape).items()) for span in got.spans()]
                 assert np.allclose(extract.linear_scores(got), named, rtol=0, atol=1e-9)
                 checked += len(named)
     assert checked > 200
