@@ -152,7 +152,7 @@ def sweep(rows: list[Row]) -> None:
               f"wrong {r['wrong']:.1f}%, utility {r['utility']:.1f}")
 
 
-def fit(rows: list[Row], split: str, l2: float = 1.0) -> dict[str, float]:
+def fit(rows: list[Row], split: str, l2: float = 1.0, power: float = 2.0) -> dict[str, float]:
     """Weights of the candidate features by conditional logit (softmax over one sentence's candidates)
     with soft targets proportional to each candidate's squared F1 against the gold answers, on the gold
     sentences of the questions of ``split``; L2-regularised, fitted with L-BFGS."""
@@ -171,7 +171,7 @@ def fit(rows: list[Row], split: str, l2: float = 1.0) -> dict[str, float]:
         toks, spans, feats = span_features.candidate_features(sentence, q.text, q.terms, q.kind, preferred, sims)
         if not spans:
             continue
-        target = np.array([max(f1_score(sentence[toks[i].start:toks[j - 1].end], g) for g in row.golds) ** 2
+        target = np.array([max(f1_score(sentence[toks[i].start:toks[j - 1].end], g) for g in row.golds) ** power
                            for i, j in spans])
         if target.max() <= 0:
             continue
@@ -292,6 +292,8 @@ def main() -> None:
     parser.add_argument("--sweep", action="store_true")
     parser.add_argument("--fit", choices=("A", "B"), help="fit the feature weights on this split and print them")
     parser.add_argument("--write", action="store_true", help="with --fit: store the weights in bot/extract.py")
+    parser.add_argument("--l2", type=float, default=1.0, help="with --fit: L2 penalty")
+    parser.add_argument("--power", type=float, default=2.0, help="with --fit: soft targets proportional to F1 ** power")
     parser.add_argument("--generic", action="store_true", help="the extractor alone, typed path off")
     parser.add_argument("--no-soft", action="store_true", help="soft-anchor (token vector) features off")
     parser.add_argument("--speed", action="store_true", help="time best_span on the bundled article, then stop")
@@ -316,7 +318,7 @@ def main() -> None:
     if args.check:
         sys.exit(1 if check(rows, args.check) else 0)
     if args.fit:
-        weights = fit(rows, args.fit)
+        weights = fit(rows, args.fit, args.l2, args.power)
         if args.write:
             write_weights(weights, args.fit)
         print(json.dumps(weights, sort_keys=True))

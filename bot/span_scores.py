@@ -27,6 +27,9 @@ class Plan:
     after: np.ndarray  # by ROLES index of the token after it (last entry: the sentence edge)
     facts: np.ndarray  # by span_layout.FACTS
     w: dict[str, float]  # the other weights, wh-specific ones under their plain name
+    soft_max: np.ndarray  # of the question / wh-word / head cosines' maxima inside a run
+    soft_mean: np.ndarray  # of the question / wh-word cosines' means inside it
+    soft_sides: np.ndarray  # of the best question cosine among the 3 words before / after it
 
 
 def plan(weights: dict[str, float], wh: str, shape: str | None = None) -> Plan:
@@ -44,7 +47,9 @@ def plan(weights: dict[str, float], wh: str, shape: str | None = None) -> Plan:
     return Plan(np.array([g(f"len{min(k, 6)}", 0.0) + g(f"{wh}:len{min(k, 4)}", 0.0) for k in range(MAX_WORDS + 3)]),
                 np.array([g(f"before:{r}", 0.0) for r in ROLES] + [g("before:edge", 0.0)]),
                 np.array([g(f"after:{r}", 0.0) for r in ROLES] + [g("after:edge", 0.0)]),
-                np.array([g(f"{wh}:{k}" if k in wh_facts else k, 0.0) for k in FACTS]), w)
+                np.array([g(f"{wh}:{k}" if k in wh_facts else k, 0.0) for k in FACTS]), w,
+                np.array([w["soft_inside_max"], w["wh_sim_max"], w["head_sim_max"]]),
+                np.array([w["soft_inside_mean"], w["wh_sim_mean"]]), np.array([w["soft_left"], w["soft_right"]]))
 
 
 def static_scores(n: np.ndarray, facts: np.ndarray, p: Plan) -> np.ndarray:
@@ -114,9 +119,7 @@ def scores(runs: Runs, sums: np.ndarray, columns: np.ndarray, has: np.ndarray | 
     if typed:
         s += _typed_terms(runs, tuple(typed), p)
     if preferred:
-        start, end = runs.start, runs.end
-        s += w["chosen_exact"] * ((start == preferred[0]) & (end == preferred[1]))
-        s += w["chosen_overlap"] * ((preferred[0] < end) & (start < preferred[1]))
+        s += _chosen_terms(runs, preferred, p)
     if has is None:
         return s
     cos = columns[:, 2:5]
@@ -125,11 +128,21 @@ def scores(runs: Runs, sums: np.ndarray, columns: np.ndarray, has: np.ndarray | 
     sides = maxes[R:, 0]
     sides[sides < _OFF / 2] = 0.0  # no word with a cosine there
     distance = np.min(runs.distance[:, np.flatnonzero(has & (cos[:, 0] >= 0.75))], axis=1, initial=np.inf)
-    t = (summed[:, 1] + maxes[:R] @ np.array([w["soft_inside_max"], w["wh_sim_max"], w["head_sim_max"]])
-         + sums[:, 0, 2:4] @ np.array([w["soft_inside_mean"], w["wh_sim_mean"]]) * inverse
-         + np.array([w["soft_left"], w["soft_right"]]) @ sides.reshape(2, R)
+    t = (summed[:, 1] + maxes[:R] @ p.soft_max + sums[:, 0, 2:4] @ p.soft_mean * inverse
+         + p.soft_sides @ sides.reshape(2, R)
          + w["soft_log_distance"] * np.where(np.isinf(distance), 3.0, distance))
     return s + np.where(count > 0, t, 0.0)  # runs none of whose words has a cosine get no soft terms
+
+
+def _chosen_terms(runs: Runs, chosen: tuple[int, int], p: Plan) -> np.ndarray:
+    """Being or overlapping the typed path's choice (kept per sentence and choice, like the typed spans)."""
+    key = ("chosen", chosen, p)
+    kept = runs.cache.get(key)
+    if kept is None:
+        start, end, w = runs.start, runs.end, p.w
+        kept = runs.cache[key] = (w["chosen_exact"] * ((start == chosen[0]) & (end == chosen[1]))
+                                  + w["chosen_overlap"] * ((chosen[0] < end) & (start < chosen[1])))
+    return kept
 
 
 def _typed_terms(runs: Runs, typed: tuple[tuple[int, int], ...], p: Plan) -> np.ndarray:
