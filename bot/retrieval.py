@@ -129,7 +129,8 @@ class Retriever:
     def rank_fused(self, queries: Sequence[tuple[Query, float]], k: int = 10) -> list[Hit]:
         """Rank by the weighted mean score of several phrasings of one question (a follow-up as
         typed and as resolved); signals reported are the first query's."""
-        candidates = np.unique(np.concatenate([self._candidates(q) for q, _ in queries]))
+        candidates = (np.arange(self.index.n_sentences) if self.index.n_sentences <= EXACT_LIMIT  # all of them
+                      else np.unique(np.concatenate([self._candidates(q) for q, _ in queries])))
         if len(candidates) == 0:
             return []
         prune = self.index.n_sentences > EXACT_LIMIT and len(candidates) > k  # large corpora: see _pruned_kinds

@@ -79,7 +79,7 @@ class TokenMatrix:
         out = np.zeros(len(rows), dtype=np.float32)
         if len(query_tokens) == 0:
             return out
-        q = query_tokens.astype(np.float32)
+        q = np.asarray(query_tokens, dtype=np.float32)  # no copy: question tokens come as float32
         w = self.weights(query_ids, len(q))
         if self.vectors.shape[0] <= DENSE_ROWS:  # small index: one product over every token, then per sentence
             best = np.maximum.reduceat(self._float32 @ q.T, self.offsets[:-1], axis=0) @ w
