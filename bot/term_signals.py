@@ -65,8 +65,9 @@ class TermArrays:
         missing = list(dict.fromkeys(t for t in names if t not in self._terms))
         if not missing:
             return
-        if len(self._terms) + len(missing) > KEPT_TERMS:
+        if len(self._terms) + len(missing) > KEPT_TERMS:  # start afresh, keeping nothing this question needs
             self._terms.clear()
+            missing = list(dict.fromkeys(names))
         present = self._lexical.presence(np.arange(self._n), missing)
         counts = np.zeros(int(self._paragraph.max(initial=-1)) + 1, dtype=np.int64)
         for j, term in enumerate(missing):
@@ -82,6 +83,7 @@ class TermArrays:
         missing = [p for p in pairs if p not in self._pairs]
         if len(self._pairs) + len(missing) > KEPT_TERMS:
             self._pairs.clear()
+            missing = list(pairs)
         everything = np.arange(self._n)
         for pair in missing:
             self._pairs[pair] = self._lexical.pair_counts(everything, {pair}) > 0

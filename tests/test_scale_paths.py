@@ -203,3 +203,16 @@ def test_max_of_rows_is_the_best_score_of_each_row_and_the_default_for_empty_row
     rows = np.array([3, 0, 49, 3, 17, 22])
     expected = [max((scores[v] for v in values[offsets[r]:offsets[r + 1]]), default=-9.0) for r in rows]
     assert np.array_equal(max_of_rows(offsets, values, rows, scores, default=-9.0), np.array(expected, np.float64))
+
+
+def test_term_arrays_start_afresh_without_losing_what_the_question_needs(pipeline, monkeypatch):
+    """Past KEPT_TERMS the per-term cache is cleared; the terms and pairs of the question being scored
+    must survive it (a SQuAD evaluation ran into a KeyError here)."""
+    from bot import term_signals
+
+    r = pipeline.retriever
+    queries = r.prepare(QUESTIONS)
+    expected = [r.features(q, np.arange(pipeline.index.n_sentences)) for q in queries]
+    monkeypatch.setattr(term_signals, "KEPT_TERMS", 3)  # every question now overflows the cache
+    for q, want in zip(queries * 2, expected * 2):
+        assert np.array_equal(r.features(q, np.arange(pipeline.index.n_sentences)), want)
