@@ -6,6 +6,7 @@ quoted verbatim, with the span that answers the question highlighted when its ki
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Sequence
@@ -118,11 +119,10 @@ def _typed_span(sentence: str, query: Query) -> tuple[int, int] | None:
                   if answer_types.is_new(answer_types.span_words(sentence, span, query.kind), question_words)]
     if not candidates:
         return None
-    anchors = [m.start() for m in re.finditer(r"[A-Za-z0-9]+", sentence)
-               if m.group(0).lower() in question_words and len(m.group(0)) > 2]
+    found, clauses, clause_terms = _sentence_facts(sentence)
+    anchors = [start for start, word in found if word in question_words]
     named = set(query.entities)
-    clauses = _clauses(sentence)
-    named_clauses = {i for i, (start, end) in enumerate(clauses) if named & set(terms(sentence[start:end]))}
+    named_clauses = {i for i, own in enumerate(clause_terms) if named & own}
     if named and named_clauses:
         candidates = [span for span in candidates if _clause_of(span[0], clauses) in named_clauses]
         if not candidates:
@@ -135,6 +135,17 @@ def _typed_span(sentence: str, query: Query) -> tuple[int, int] | None:
 
     best = min(candidates, key=rank)
     return _trim_counted_noun(sentence, best, set(query.terms)) if query.kind == answer_types.AMOUNT else best
+
+
+@functools.lru_cache(maxsize=1024)
+def _sentence_facts(sentence: str) -> tuple[tuple[tuple[int, str], ...], tuple[tuple[int, int], ...],
+                                            tuple[frozenset[str], ...]]:
+    """What ``_typed_span`` needs of a sentence whatever the question: its words of three letters or
+    more (offset, lower case), its clauses and each clause's terms. Kept per sentence text: the cited
+    sentences recur from question to question, and stemming every clause again was most of the cost."""
+    found = tuple((m.start(), m.group(0).lower()) for m in re.finditer(r"[A-Za-z0-9]+", sentence) if len(m.group(0)) > 2)
+    clauses = tuple(_clauses(sentence))
+    return found, clauses, tuple(frozenset(terms(sentence[start:end])) for start, end in clauses)
 
 
 def _trim_counted_noun(sentence: str, span: tuple[int, int], asked: set[str]) -> tuple[int, int]:

@@ -28,3 +28,32 @@ def max_of_rows(offsets: np.ndarray, values: np.ndarray, rows: np.ndarray, score
         gathered = scores[values if every else values[flat_ranges(begin, end)]]  # every row: no gather
         out[filled] = np.maximum.reduceat(gathered, (np.cumsum(counts) - counts)[filled])
     return out
+
+
+def scores_of(vectors: np.ndarray, owner: np.ndarray, ids: np.ndarray, vector: np.ndarray, size: int) -> np.ndarray:
+    """Best window score of each owner in ``ids`` (``owner`` is sorted: rows are stored in owner order),
+    reading only their rows; a ``size``-long array, 0 elsewhere."""
+    out = np.zeros(size, dtype=np.float32)
+    begin, end = np.searchsorted(owner, ids, "left"), np.searchsorted(owner, ids, "right")
+    has = end > begin
+    ids, begin, end = ids[has], begin[has], end[has]
+    if len(ids):
+        counts = end - begin
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        rows = flat_ranges(begin, end)
+        best = np.maximum.reduceat(np.asarray(vectors[rows]) @ vector, starts)
+        best[best < -0.5] = 0.0  # as max_by_owner does (only ids are written: the other pages of
+        out[ids] = best  # a million zeros are never touched)
+    return out
+
+
+def max_by_owner(scores: np.ndarray, owner: np.ndarray, size: int, one_each: bool = False) -> np.ndarray:
+    """Best window score per owner (sentence or chunk); owners with no vector score 0. ``one_each``:
+    ``owner`` is ``arange(size)``, so the scores are their own maxima (no ``np.maximum.at``)."""
+    if one_each:
+        out = np.maximum(scores, -1.0, dtype=np.float32)
+    else:
+        out = np.full(size, -1.0, dtype=np.float32)
+        np.maximum.at(out, owner, scores)
+    out[out < -0.5] = 0.0
+    return out

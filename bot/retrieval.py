@@ -15,7 +15,7 @@ from functools import cached_property
 import numpy as np
 
 from . import answer_types
-from .arrays import flat_ranges, max_of_rows
+from .arrays import flat_ranges, max_by_owner, max_of_rows, scores_of
 from .embedding import Encoder
 from .lexical import LazyRows, LexicalIndex, entity_terms, term_positions, terms, words
 from .store import CorpusIndex
@@ -214,16 +214,18 @@ class Retriever:
         million vectors is ~50 ms and keeps them all resident); other entries stay 0."""
         ix = self.index
         if ix.n_sentences <= EXACT_LIMIT:
-            return _max_by_owner(ix.sentence_vectors @ query.vector, ix.sentence_owner, ix.n_sentences)
-        return _scores_of(ix.sentence_vectors, ix.sentence_owner, candidates, query.vector, ix.n_sentences)
+            return max_by_owner(ix.sentence_vectors @ query.vector, ix.sentence_owner, ix.n_sentences,
+                                 self._one_vector_each[0])
+        return scores_of(ix.sentence_vectors, ix.sentence_owner, candidates, query.vector, ix.n_sentences)
 
     def _chunk_scores(self, query: Query, candidates: np.ndarray) -> np.ndarray:
         """Best window similarity per chunk; above ``EXACT_LIMIT`` only chunks holding a candidate."""
         ix = self.index
         if ix.n_sentences <= EXACT_LIMIT:
-            return _max_by_owner(ix.chunk_vectors @ query.vector, ix.chunk_owner, len(ix.chunks))
+            return max_by_owner(ix.chunk_vectors @ query.vector, ix.chunk_owner, len(ix.chunks),
+                                 self._one_vector_each[1])
         wanted = np.unique(ix.sentence_chunks.rows(candidates))
-        return _scores_of(ix.chunk_vectors, ix.chunk_owner, wanted, query.vector, len(ix.chunks))
+        return scores_of(ix.chunk_vectors, ix.chunk_owner, wanted, query.vector, len(ix.chunks))
 
     def _small_signals(self, query: Query, candidates: np.ndarray, idf: dict[str, float], total: float,
                        pairs: set[tuple[str, str]]) -> tuple[np.ndarray, ...] | None:
@@ -234,6 +236,14 @@ class Retriever:
         if self._term_arrays is None:
             self._term_arrays = TermArrays(self.lexical, [self.paragraph_key[g] for g in range(self.index.n_sentences)])
         return self._term_arrays.signals(idf, total, query.entities, pairs, np.asarray(candidates, dtype=np.int64))
+
+    @cached_property
+    def _one_vector_each(self) -> tuple[bool, bool]:
+        """Whether every sentence, and every chunk, has exactly one vector, in order (no text over the
+        model's window): then the best window score is the score itself."""
+        ix = self.index
+        return (bool(np.array_equal(ix.sentence_owner, np.arange(ix.n_sentences))),
+                bool(np.array_equal(ix.chunk_owner, np.arange(len(ix.chunks)))))
 
     def _large_signals(self, query: Query, candidates: np.ndarray, idf: dict[str, float], total: float,
                        pairs: set[tuple[str, str]]) -> tuple[np.ndarray, ...] | None:
@@ -364,28 +374,3 @@ class _ParagraphTerms:
             if len(self._found) > 1 << 13:
                 self._found = {key: found}
         return found
-
-
-def _scores_of(vectors: np.ndarray, owner: np.ndarray, ids: np.ndarray, vector: np.ndarray, size: int) -> np.ndarray:
-    """Best window score of each owner in ``ids`` (``owner`` is sorted: rows are stored in owner order),
-    reading only their rows; a ``size``-long array, 0 elsewhere."""
-    out = np.zeros(size, dtype=np.float32)
-    begin, end = np.searchsorted(owner, ids, "left"), np.searchsorted(owner, ids, "right")
-    has = end > begin
-    ids, begin, end = ids[has], begin[has], end[has]
-    if len(ids):
-        counts = end - begin
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        rows = flat_ranges(begin, end)
-        best = np.maximum.reduceat(np.asarray(vectors[rows]) @ vector, starts)
-        best[best < -0.5] = 0.0  # as _max_by_owner does (only ids are written: the other pages of
-        out[ids] = best  # a million zeros are never touched)
-    return out
-
-
-def _max_by_owner(scores: np.ndarray, owner: np.ndarray, size: int) -> np.ndarray:
-    """Best window score per owner (sentence or chunk); owners with no vector score 0."""
-    out = np.full(size, -1.0, dtype=np.float32)
-    np.maximum.at(out, owner, scores)
-    out[out < -0.5] = 0.0
-    return out
