@@ -59,8 +59,7 @@ def collect(path: Path, k: int) -> list[dict]:
             top = []
             for hit in hits[:k]:
                 text = article.sentences[hit.index].text
-                a, b = int(tokens.offsets[hit.sentence]), int(tokens.offsets[hit.sentence + 1])
-                vectors = (tokens.vectors[a:b], tokens.ids[a:b])
+                vectors = tokens.sentence(hit.sentence)
                 span = answer.short_answer(text, query, vectors)
                 sims = extract.word_sims(text, vectors[0], vectors[1], query)
                 ranked = extract.scored(text, query.text, query.terms, query.kind, None, sims)

@@ -271,9 +271,8 @@ def speed(runs: int = 200) -> None:
         if not hits:
             continue
         sentence = pipe.articles[hits[0].article_id].sentences[hits[0].index].text
-        a, b = int(r.tokens.offsets[hits[0].sentence]), int(r.tokens.offsets[hits[0].sentence + 1])
         preferred = answer._typed_span(sentence, query) if query.kind else None
-        calls.append((sentence, query, preferred, (r.tokens.vectors[a:b], r.tokens.ids[a:b])))
+        calls.append((sentence, query, preferred, r.tokens.sentence(hits[0].sentence)))
     shutil.rmtree(base, ignore_errors=True)
     for sentence, query, preferred, vec in calls:  # warm caches as a running bot has them
         extract.best_span(sentence, query, preferred=preferred, vectors=vec)

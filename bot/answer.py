@@ -187,10 +187,8 @@ def compose(question: str, resolved: str, query: Query, hits: Sequence[Hit], art
         return Answer(question, resolved, text, None, True, conf, ())
     chosen = [h for h in hits[:max_citations] if h is best or h.score >= best.score - CITATION_MARGIN]
     citations = tuple(citation(articles[h.article_id], h.index, h.score) for h in chosen)
-    rows = (int(tokens.offsets[best.sentence]), int(tokens.offsets[best.sentence + 1])) \
-        if tokens is not None and 0 <= best.sentence < len(tokens) else None
-    span = short_answer(citations[0].text, query,
-                        (tokens.vectors[rows[0]:rows[1]], tokens.ids[rows[0]:rows[1]]) if rows else None)
+    vectors = tokens.sentence(best.sentence) if tokens is not None and 0 <= best.sentence < len(tokens) else None
+    span = short_answer(citations[0].text, query, vectors)
     short = citations[0].text[span[0]:span[1]] if span else None
     text = " ".join(c.text for c in citations)
     return Answer(question, resolved, text, short, False, conf, citations, span)

@@ -144,8 +144,12 @@ class Pipeline:
         names = query.entities
         if not names:
             return 0.0
-        vocab = self._vocab[self.retriever.index._article_index(hits[0].article_id)]
+        vocab = self._vocab[self._top_article(hits)]
         return sum(t not in vocab for t in names) / len(names)
+
+    def _top_article(self, hits: Sequence[Hit]) -> int:
+        """Index of the best hit's article (whose vocabulary and sibling names the checks below use)."""
+        return self.retriever.index._article_index(hits[0].article_id)
 
     def focused(self, query: Query, hits: list[Hit]) -> list[Hit]:
         """Sentences naming the asked name only in a list of its siblings move down: "What is Jilin
@@ -153,7 +157,7 @@ class Pipeline:
         (bot/rivals.py; measured in docs/quality.md)."""
         if not hits or not query.entities:
             return hits
-        siblings = self._siblings[self.retriever.index._article_index(hits[0].article_id)]
+        siblings = self._siblings[self._top_article(hits)]
         return demote_listed(hits, query.entities, lambda g: self.retriever.index.sentence(g)[1].text, siblings)
 
     def rival(self, query: Query, hits) -> float:
@@ -161,5 +165,5 @@ class Pipeline:
         (asked about Jilin, it speaks of Liaoning; see bot/rivals.py), else 0."""
         if not hits or not query.entities:
             return 0.0
-        siblings = self._siblings[self.retriever.index._article_index(hits[0].article_id)]
+        siblings = self._siblings[self._top_article(hits)]
         return float(rivalled(query.entities, self.retriever.index.sentence(hits[0].sentence)[1].text, siblings))

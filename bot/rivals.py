@@ -45,10 +45,9 @@ def sibling_map(texts: Iterable[str]) -> dict[str, frozenset[str]]:
     groups: list[set[str]] = []
     heads: dict[str, set[str]] = defaultdict(set)
     for text in texts:
-        for m in _LIST.finditer(text):
-            group = {k for k in map(_key, _members(m)) if k}
+        for _, _, group in _lists(text):
             if len(group) > 1:
-                groups.append(group)
+                groups.append(set(group))
         for m in _HEADED.finditer(text):
             key = _key(m.group(1))
             if key:

@@ -13,8 +13,6 @@ extractor's words by character offsets from the model's own tokenizer.
 from __future__ import annotations
 
 import re
-import weakref
-from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cache, cached_property, lru_cache
 
@@ -73,7 +71,8 @@ def word_sims(sentence: str, vectors: np.ndarray, ids: np.ndarray, query) -> Wor
     if len(piece_ids) != len(ids) or not np.array_equal(piece_ids, ids):
         return None
     content, wh_at, head_at = _question_roles(tuple(np.asarray(query.token_ids).tolist()))  # its own ids: no second encoding
-    sims = _as_float32(sentence, vectors) @ np.asarray(query.tokens, np.float32).T  # pieces x question tokens
+    # pieces x question tokens; an index's small token matrix comes as float32 already (TokenMatrix.sentence)
+    sims = np.asarray(vectors, np.float32) @ np.asarray(query.tokens, np.float32).T
     n_pieces = len(piece_ids)
     columns = np.zeros((n_pieces, 3), np.float32)
     if content:
@@ -85,28 +84,6 @@ def word_sims(sentence: str, vectors: np.ndarray, ids: np.ndarray, query) -> Wor
     if not starts:
         return WordSims((), np.zeros((0, 3)))
     return WordSims(starts, np.maximum.reduceat(columns[order], bounds, axis=0).astype(np.float64))
-
-
-_FLOAT32: OrderedDict[str, tuple] = OrderedDict()  # sentence -> (stored array, its shape, float32 copy)
-
-
-def _as_float32(sentence: str, vectors: np.ndarray) -> np.ndarray:
-    """The sentence's token vectors as float32, kept for the last 512 sentences: the index stores
-    float16, and converting them cost more than the product itself (the cited sentence comes back).
-    A kept copy is used only for rows of the same stored array (held weakly, so an index that is
-    replaced is not kept alive) with the same shape and the same first row."""
-    base = vectors.base if vectors.base is not None else vectors
-    kept = _FLOAT32.get(sentence)
-    if kept is not None and kept[0]() is base and kept[1] == vectors.shape and (kept[2][0] == vectors[0]).all():
-        return kept[2]
-    out = np.asarray(vectors, np.float32)
-    try:
-        _FLOAT32[sentence] = (weakref.ref(base), vectors.shape, out)
-    except TypeError:  # not weakly referenceable: convert every time
-        return out
-    if len(_FLOAT32) > 512:
-        _FLOAT32.popitem(last=False)
-    return out
 
 
 @lru_cache(maxsize=1024)

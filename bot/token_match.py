@@ -62,6 +62,13 @@ class TokenMatrix:
     def _float32(self) -> np.ndarray:
         return self.vectors.astype(np.float32)
 
+    def sentence(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Sentence ``i``'s token vectors and piece ids (the span extractor's soft anchors read them):
+        rows of the float32 copy on small indexes, where MaxSim keeps one; else the stored float16 rows."""
+        start, end = int(self.offsets[i]), int(self.offsets[i + 1])
+        vectors = self._float32 if self.vectors.shape[0] <= DENSE_ROWS else self.vectors
+        return vectors[start:end], self.ids[start:end]
+
     def weights(self, query_ids: np.ndarray | None, n_tokens: int) -> np.ndarray:
         """Per-question-token weights summing to 1 (uniform without ids or when every weight is 0);
         pieces unseen in the corpus weigh as much as the rarest possible piece."""
