@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from . import answer_types as at
 from .retrieval import Hit
@@ -92,6 +92,22 @@ class Conversation:
 
     def reset(self) -> None:
         self.turns.clear()
+
+    def copy(self) -> Conversation:
+        """An independent copy, cheap enough to take for every question a chat bot answers.
+
+        What a conversation changes later is copied: the deque of turns and each turn's paging state
+        (``shown``, ``shown_ids``). The hits are shared: a :class:`Hit` is frozen and nothing writes
+        to its ``signals`` after ranking. ``copy.deepcopy`` (PTB's persistence uses it) comes here too:
+        a real deep copy of 8 turns of 20 hits each took several milliseconds of the event loop."""
+        twin = Conversation.__new__(Conversation)
+        twin.max_turns, twin.idle_seconds = self.max_turns, self.idle_seconds
+        twin.turns = deque((replace(t, hits=list(t.hits), shown_ids=set(t.shown_ids)) for t in self.turns),
+                           maxlen=self.turns.maxlen)
+        return twin
+
+    def __deepcopy__(self, memo: dict) -> Conversation:
+        return self.copy()
 
     def expire(self, now: float | None = None) -> None:
         """Forget everything if the last turn is older than the idle limit."""

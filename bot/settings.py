@@ -54,6 +54,9 @@ class Settings:
     telegram_webhook_secret: str | None = field(default=None, repr=False)
     # questions arriving within this many milliseconds are answered in one batched model call
     telegram_batch_window_ms: float = 10.0
+    # "typing…" is shown only for answers still not sent after this long: Telegram recommends the chat
+    # action only when a reply takes noticeable time, and each one is an API call under the flood limit
+    telegram_typing_delay_ms: float = 1000.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

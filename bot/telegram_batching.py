@@ -7,14 +7,14 @@ other are collected and answered with one ``pipeline.answer_many`` in a worker t
 
 Why conversations are copied: PTB deep-copies ``chat_data`` for persistence on the event loop; a worker
 thread mutating the same ``Conversation`` at that moment could break the copy. So the worker gets a
-private copy and the caller stores the updated copy back on the loop. Callers keep one request per chat
-in flight at a time (the Telegram adapter holds a per-chat lock), so no update is lost.
+private copy (``Conversation.copy``: the turns, sharing the frozen hits) and the caller stores the
+updated copy back on the loop. Callers keep one request per chat in flight at a time (the Telegram
+adapter holds a per-chat lock), so no update is lost.
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -73,7 +73,7 @@ class AnswerBatcher:
         if self._queue is None or self._task is None:
             raise RuntimeError("the answer batcher is not running")
         future = asyncio.get_running_loop().create_future()
-        job = _Job(question, copy.deepcopy(conversation), future)
+        job = _Job(question, conversation.copy(), future)
         self._queue.put_nowait(job)
         answer = await future
         return answer, job.conversation
@@ -110,7 +110,7 @@ class AnswerBatcher:
         results: list[Any] = [None] * len(batch)
         asks = [i for i, job in enumerate(batch) if job.question is not None]
         if asks:
-            before = {i: copy.deepcopy(batch[i].conversation) for i in asks} if len(asks) > 1 else {}
+            before = {i: batch[i].conversation.copy() for i in asks} if len(asks) > 1 else {}
             try:
                 answers = self.pipeline.answer_many([batch[i].question for i in asks],
                                                     [batch[i].conversation for i in asks])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import pickle
 import sys
@@ -89,6 +90,20 @@ def test_history_is_bounded_and_picklable(pipeline):
     assert len(conversation.turns) == conversation.max_turns
     restored = pickle.loads(pickle.dumps(conversation))
     assert restored.resolve("And Heilongjiang?").resolved == "How much did Heilongjiang invest?"
+
+
+def test_a_copy_pages_and_asks_without_touching_the_original(pipeline):
+    """The Telegram batcher answers on a copy (``copy.deepcopy`` by PTB's persistence takes the same path)."""
+    original = pipeline.new_conversation()
+    pipeline.answer("How much did Liaoning invest?", original)
+    for twin in (original.copy(), copy.deepcopy(original)):
+        assert twin.turns.maxlen == original.turns.maxlen and twin.idle_seconds == original.idle_seconds
+        pipeline.more(twin)
+        pipeline.answer("And Heilongjiang?", twin)
+        assert len(twin.turns) == 2 and len(original.turns) == 1
+        assert twin.turns[0].shown > original.turns[0].shown
+        assert twin.turns[0].shown_ids > original.turns[0].shown_ids
+        assert twin.turns[0].hits == original.turns[0].hits
 
 
 @pytest.mark.parametrize("question", ["Is there a plan for Jilin?", "Are there more robots?"])

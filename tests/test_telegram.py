@@ -75,7 +75,7 @@ def test_start_greets_with_the_article_and_examples(server, start_bot, pipeline)
 
 
 def test_question_is_answered_in_html_with_a_cited_sentence_and_buttons(server, start_bot, pipeline):
-    start_bot()
+    start_bot(telegram_typing_delay_ms=0)  # "typing…" at once, however quick the answer
     mark = server.mark()
     [reply] = ask(server, 7, "How much did Liaoning invest?")
     assert "Answer: 2 billion yuan ($278 million)" in reply.plain
@@ -87,6 +87,13 @@ def test_question_is_answered_in_html_with_a_cited_sentence_and_buttons(server, 
     assert all(len(data.encode()) <= 64 for _, data in reply.buttons)
     [typing] = server.wait_for("sendChatAction", chat_id=7, after=mark)  # "typing…" while it worked
     assert typing.params["action"] == "typing"
+
+
+def test_a_quick_answer_comes_without_a_typing_indicator(server, start_bot):
+    start_bot(telegram_typing_delay_ms=60_000)
+    [reply] = ask(server, 8, "How much did Liaoning invest?")
+    assert "2 billion yuan" in reply.plain
+    assert not server.calls("sendChatAction", chat_id=8)
 
 
 def test_sources_and_more_buttons(server, start_bot, pipeline):
