@@ -34,7 +34,9 @@ def clean_question(question: str, max_chars: int) -> str:
     """Refuse empty or over-long questions; drop control characters and collapse white space."""
     if not isinstance(question, str):
         raise BadQuestion("the question must be text")
-    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in ANSI_ESCAPE.sub(" ", question))
+    text = question
+    if not text.isprintable():  # C-level check; the per-character pass only for text that needs it
+        text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in ANSI_ESCAPE.sub(" ", text))
     text = " ".join(text.split())
     if not text:
         raise BadQuestion("the question is empty: type a question about the article")

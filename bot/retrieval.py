@@ -76,6 +76,7 @@ class Query:
     vector: np.ndarray = field(repr=False, compare=False)
     tokens: np.ndarray | None = field(default=None, repr=False, compare=False)
     token_ids: np.ndarray | None = field(default=None, repr=False, compare=False)
+    pairs: frozenset[tuple[str, str]] | None = field(default=None, repr=False, compare=False)  # consecutive terms
 
 
 class Retriever:
@@ -113,8 +114,10 @@ class Retriever:
         else:
             vectors, token_mats, token_ids = self.encoder.encode(list(questions)), [None] * len(questions), \
                 [None] * len(questions)
-        return [Query(q, tuple(dict.fromkeys(terms(q))), answer_types.question_type(q), tuple(entity_terms(q)),
-                      v, t, i) for q, v, t, i in zip(questions, vectors, token_mats, token_ids)]
+        analysed = [terms(q) for q in questions]
+        return [Query(q, tuple(dict.fromkeys(found)), answer_types.question_type(q), tuple(entity_terms(q)),
+                      v, t, i, _pairs(found)) for q, found, v, t, i in zip(questions, analysed, vectors, token_mats,
+                                                                          token_ids)]
 
     def batch_search(self, questions: Sequence[str], k: int = 10) -> list[list[Hit]]:
         return [self.rank(query, k) for query in self.prepare(questions)]
@@ -137,11 +140,11 @@ class Retriever:
         rows = [self.features(query, candidates, with_kind=not prune) for query, _ in queries]
         if prune:
             self._pruned_kinds(queries, candidates, rows, k)
-        first = rows[0]
-        scores = np.zeros(len(candidates), dtype=np.float32)
-        for row, (query, weight) in zip(rows, queries):
-            scores += weight * (row @ self.weights.vector())
-        scores /= sum(w for _, w in queries)
+        first, vector = rows[0], self.weights.vector()
+        scores = first @ vector  # one phrasing (most questions): its own scores, as the mean below gives
+        if len(queries) > 1 or queries[0][1] != 1.0:
+            scores = sum(weight * (row @ vector) for row, (_, weight) in zip(rows, queries))
+            scores /= sum(w for _, w in queries)
         order = np.argsort(-scores, kind="stable")[:k]
         return [self._hit(g, score, signals) for g, score, signals in
                 zip(candidates[order].tolist(), scores[order].tolist(), first[order].tolist())]
@@ -152,14 +155,16 @@ class Retriever:
         ix = self.index
         dense = self._dense_scores(query, candidates)
         chunk = self._chunk_scores(query, candidates)
-        context = max_of_rows(ix.sentence_chunks.offsets, ix.sentence_chunks.values, candidates, chunk)
+        if ix.n_sentences <= EXACT_LIMIT:  # a sentence's best chunk
+            context = np.append(chunk, 0.0)[self._chunks_of_each[candidates]].max(axis=1)
+        else:
+            context = max_of_rows(ix.sentence_chunks.offsets, ix.sentence_chunks.values, candidates, chunk)
         bm25_all = self.lexical.scores(query.terms)
         top = float(bm25_all.max()) if len(bm25_all) else 0.0
         bm25 = bm25_all[candidates] / top if top > 0 else np.zeros(len(candidates))
         idf = {t: self.lexical.idf(t) for t in query.terms}
         total = sum(idf.values()) or 1.0
-        ordered = terms(query.text)
-        pairs = set(zip(ordered, ordered[1:]))
+        pairs = query.pairs if query.pairs is not None else _pairs(terms(query.text))
         found = (self._small_signals(query, candidates, idf, total, pairs)
                  or self._large_signals(query, candidates, idf, total, pairs))
         coverage, window, paragraph, entity, bigram = found if found is not None else ([], [], [], [], [])
@@ -236,6 +241,23 @@ class Retriever:
         if self._term_arrays is None:
             self._term_arrays = TermArrays(self.lexical, [self.paragraph_key[g] for g in range(self.index.n_sentences)])
         return self._term_arrays.signals(idf, total, query.entities, pairs, np.asarray(candidates, dtype=np.int64))
+
+    @cached_property
+    def _chunks_of_each(self) -> np.ndarray:
+        """Up to ``EXACT_LIMIT``: row g lists the chunks holding sentence g, padded with its first
+        chunk (or, for a sentence in none, with one past the last chunk, where the caller puts the
+        default 0): a sentence's best chunk score is then one gather and one row maximum (the general
+        ``max_of_rows`` costs ten array operations a question; same numbers)."""
+        ragged, n_chunks = self.index.sentence_chunks, len(self.index.chunks)
+        rows = [ragged.values[ragged.offsets[g]:ragged.offsets[g + 1]].tolist() or [n_chunks]
+                for g in range(self.index.n_sentences)]
+        width = max((len(r) for r in rows), default=1)
+        return np.array([r + r[:1] * (width - len(r)) for r in rows], dtype=np.int64).reshape(-1, width)
+
+    @cached_property
+    def _hit_places(self) -> list[tuple[str, int]]:
+        """(article id, index in it) of every sentence up to ``EXACT_LIMIT``, for building hits."""
+        return [(a.id, s.index) for a in self.index.articles for s in a.sentences]
 
     @cached_property
     def _one_vector_each(self) -> tuple[bool, bool]:
@@ -353,8 +375,17 @@ class Retriever:
         return self._term_positions[g]
 
     def _hit(self, gid: int, score: float, features: Sequence[float]) -> Hit:
-        article, sentence = self.index.sentence(gid)
-        return Hit(gid, article.id, sentence.index, score, dict(zip(SIGNALS, features)))
+        if self.index.n_sentences <= EXACT_LIMIT:
+            article_id, index = self._hit_places[gid]
+        else:
+            article, sentence = self.index.sentence(gid)
+            article_id, index = article.id, sentence.index
+        return Hit(gid, article_id, index, score, dict(zip(SIGNALS, features)))
+
+
+def _pairs(ordered: Sequence[str]) -> frozenset[tuple[str, str]]:
+    """Consecutive terms of a question: the bigram signal looks for them consecutive in a sentence."""
+    return frozenset(zip(ordered, ordered[1:]))
 
 
 class _ParagraphTerms:

@@ -69,15 +69,19 @@ class TokenMatrix:
         vectors = self._float32 if self.vectors.shape[0] <= DENSE_ROWS else self.vectors
         return vectors[start:end], self.ids[start:end]
 
+    @cached_property
+    def _unseen_weight(self) -> float:
+        """The weight of a piece no sentence has: that of the rarest possible piece."""
+        return float(np.log((len(self) + 1) / 0.5)) ** 2
+
     def weights(self, query_ids: np.ndarray | None, n_tokens: int) -> np.ndarray:
         """Per-question-token weights summing to 1 (uniform without ids or when every weight is 0);
         pieces unseen in the corpus weigh as much as the rarest possible piece."""
         if query_ids is None or len(query_ids) != n_tokens:
             return np.full(n_tokens, 1.0 / max(n_tokens, 1), np.float32)
-        table = self.idf
-        top = float(np.log((len(self) + 1) / 0.5)) ** 2
-        ids = np.asarray(query_ids, np.int64)
-        w = np.where(ids < len(table), table[np.minimum(ids, len(table) - 1)], top).astype(np.float32)
+        table, top = self.idf, self._unseen_weight
+        size = len(table)  # a question has a few pieces: a list beats five array operations here
+        w = np.array([table[i] if i < size else top for i in np.asarray(query_ids).tolist()], np.float32)
         total = float(w.sum())
         return w / total if total > 0 else np.full(n_tokens, 1.0 / max(n_tokens, 1), np.float32)
 

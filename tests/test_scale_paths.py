@@ -172,6 +172,23 @@ def test_array_signals_equal_the_per_sentence_definition(request, monkeypatch, w
 
 
 @pytest.mark.parametrize("which", ["pipeline", "two_articles"])
+def test_best_chunk_of_each_sentence_is_the_ragged_maximum(request, which):
+    """``context`` (a sentence's best chunk score) up to EXACT_LIMIT is a gather over padded rows; it
+    must equal the general ragged maximum (``max_of_rows``, the path above it) for every sentence and
+    for scattered subsets."""
+    from bot.arrays import max_of_rows
+    from bot.retrieval import SIGNALS
+
+    chosen = request.getfixturevalue(which)
+    r, ix, column = chosen.retriever, chosen.index, SIGNALS.index("context")
+    for q in r.prepare(QUESTIONS):
+        for c in (np.arange(ix.n_sentences), np.arange(1, ix.n_sentences, 2), np.array([0, ix.n_sentences - 1])):
+            want = max_of_rows(ix.sentence_chunks.offsets, ix.sentence_chunks.values, c, r._chunk_scores(q, c))
+            got = r.features(q, c)[:, column]
+            assert np.array_equal(got, want.astype(np.float32)) and got.max() > 0
+
+
+@pytest.mark.parametrize("which", ["pipeline", "two_articles"])
 def test_pruned_answer_kinds_leave_the_top_k_unchanged(request, monkeypatch, which):
     from bot import retrieval
 
