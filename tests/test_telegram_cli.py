@@ -48,6 +48,15 @@ def test_missing_or_malformed_token_is_one_clear_line(telegram_env, capsys, toke
     assert not token or token not in err
 
 
+@pytest.mark.parametrize("key, value", [("TELEGRAM_TYPING_DELAY_MS", "-5"), ("TELEGRAM_BATCH_WINDOW_MS", "-1"),
+                                        ("TELEGRAM_TYPING_DELAY_MS", "soon")])
+def test_bad_telegram_timings_are_one_clear_line(telegram_env, capsys, key, value):
+    telegram_env.setenv(key, value)
+    assert main(["telegram"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and key.lower() in err.lower() and "Traceback" not in err
+
+
 def test_token_rejected_or_server_unreachable_fails_before_loading_anything(telegram_env, capsys):
     with BotAPIServer() as server:
         telegram_env.setenv("TELEGRAM_API_BASE_URL", server.url)
