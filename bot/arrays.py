@@ -30,6 +30,15 @@ def max_of_rows(offsets: np.ndarray, values: np.ndarray, rows: np.ndarray, score
     return out
 
 
+def padded_rows(offsets: np.ndarray, values: np.ndarray, n_rows: int, empty: int) -> np.ndarray:
+    """Ragged rows (``values[offsets[r]:offsets[r+1]]``) as an ``n_rows x width`` array, each row padded
+    with its own first value (a maximum over the row is unchanged) and an empty row holding ``empty``
+    alone (the caller puts its default there)."""
+    rows = [values[offsets[r]:offsets[r + 1]].tolist() or [empty] for r in range(n_rows)]
+    width = max((len(r) for r in rows), default=1)
+    return np.array([r + r[:1] * (width - len(r)) for r in rows], dtype=np.int64).reshape(-1, width)
+
+
 def scores_of(vectors: np.ndarray, owner: np.ndarray, ids: np.ndarray, vector: np.ndarray, size: int) -> np.ndarray:
     """Best window score of each owner in ``ids`` (``owner`` is sorted: rows are stored in owner order),
     reading only their rows; a ``size``-long array, 0 elsewhere."""

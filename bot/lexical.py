@@ -76,6 +76,11 @@ def terms(text: str) -> list[str]:
     return _stemmer().stemWords(kept) if kept else []
 
 
+def term_pairs(ordered: Sequence[str]) -> frozenset[tuple[str, str]]:
+    """Consecutive terms of a question: the bigram signal looks for them consecutive in a sentence."""
+    return frozenset(zip(ordered, ordered[1:]))
+
+
 @functools.lru_cache(maxsize=16384)
 def word_terms(word: str) -> frozenset[str]:
     """The stemmed terms of one word, kept: the same words come back in every sentence and question."""

@@ -15,9 +15,9 @@ from functools import cached_property
 import numpy as np
 
 from . import answer_types
-from .arrays import flat_ranges, max_by_owner, max_of_rows, scores_of
+from .arrays import flat_ranges, max_by_owner, max_of_rows, padded_rows, scores_of
 from .embedding import Encoder
-from .lexical import LazyRows, LexicalIndex, entity_terms, term_positions, terms, words
+from .lexical import LazyRows, LexicalIndex, entity_terms, term_pairs, term_positions, terms, words
 from .store import CorpusIndex
 from .term_signals import TermArrays
 from .token_match import TokenMatrix
@@ -116,7 +116,7 @@ class Retriever:
                 [None] * len(questions)
         analysed = [terms(q) for q in questions]
         return [Query(q, tuple(dict.fromkeys(found)), answer_types.question_type(q), tuple(entity_terms(q)),
-                      v, t, i, _pairs(found)) for q, found, v, t, i in zip(questions, analysed, vectors, token_mats,
+                      v, t, i, term_pairs(found)) for q, found, v, t, i in zip(questions, analysed, vectors, token_mats,
                                                                           token_ids)]
 
     def batch_search(self, questions: Sequence[str], k: int = 10) -> list[list[Hit]]:
@@ -164,7 +164,7 @@ class Retriever:
         bm25 = bm25_all[candidates] / top if top > 0 else np.zeros(len(candidates))
         idf = {t: self.lexical.idf(t) for t in query.terms}
         total = sum(idf.values()) or 1.0
-        pairs = query.pairs if query.pairs is not None else _pairs(terms(query.text))
+        pairs = query.pairs if query.pairs is not None else term_pairs(terms(query.text))
         found = (self._small_signals(query, candidates, idf, total, pairs)
                  or self._large_signals(query, candidates, idf, total, pairs))
         coverage, window, paragraph, entity, bigram = found if found is not None else ([], [], [], [], [])
@@ -244,15 +244,11 @@ class Retriever:
 
     @cached_property
     def _chunks_of_each(self) -> np.ndarray:
-        """Up to ``EXACT_LIMIT``: row g lists the chunks holding sentence g, padded with its first
-        chunk (or, for a sentence in none, with one past the last chunk, where the caller puts the
-        default 0): a sentence's best chunk score is then one gather and one row maximum (the general
-        ``max_of_rows`` costs ten array operations a question; same numbers)."""
-        ragged, n_chunks = self.index.sentence_chunks, len(self.index.chunks)
-        rows = [ragged.values[ragged.offsets[g]:ragged.offsets[g + 1]].tolist() or [n_chunks]
-                for g in range(self.index.n_sentences)]
-        width = max((len(r) for r in rows), default=1)
-        return np.array([r + r[:1] * (width - len(r)) for r in rows], dtype=np.int64).reshape(-1, width)
+        """Up to ``EXACT_LIMIT``: the chunks holding each sentence as padded rows (``arrays.padded_rows``),
+        so a sentence's best chunk score is one gather and one row maximum (same numbers as ``max_of_rows``,
+        which costs ten array operations a question)."""
+        ragged = self.index.sentence_chunks
+        return padded_rows(ragged.offsets, ragged.values, self.index.n_sentences, len(self.index.chunks))
 
     @cached_property
     def _hit_places(self) -> list[tuple[str, int]]:
@@ -381,11 +377,6 @@ class Retriever:
             article, sentence = self.index.sentence(gid)
             article_id, index = article.id, sentence.index
         return Hit(gid, article_id, index, score, dict(zip(SIGNALS, features)))
-
-
-def _pairs(ordered: Sequence[str]) -> frozenset[tuple[str, str]]:
-    """Consecutive terms of a question: the bigram signal looks for them consecutive in a sentence."""
-    return frozenset(zip(ordered, ordered[1:]))
 
 
 class _ParagraphTerms:

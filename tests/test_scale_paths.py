@@ -210,7 +210,7 @@ def test_pruned_answer_kinds_leave_the_top_k_unchanged(request, monkeypatch, whi
 
 
 def test_max_of_rows_is_the_best_score_of_each_row_and_the_default_for_empty_rows():
-    from bot.arrays import max_of_rows
+    from bot.arrays import max_of_rows, padded_rows
 
     rng = np.random.default_rng(7)
     lengths = rng.integers(0, 4, 50)  # about a quarter of the rows are empty
@@ -220,6 +220,10 @@ def test_max_of_rows_is_the_best_score_of_each_row_and_the_default_for_empty_row
     rows = np.array([3, 0, 49, 3, 17, 22])
     expected = [max((scores[v] for v in values[offsets[r]:offsets[r + 1]]), default=-9.0) for r in rows]
     assert np.array_equal(max_of_rows(offsets, values, rows, scores, default=-9.0), np.array(expected, np.float64))
+    # the small-corpus form (Retriever._chunks_of_each): padded rows, the default in one slot past the end
+    padded = padded_rows(offsets, values, 50, len(scores))
+    every = np.append(scores, np.float32(-9.0))[padded].max(axis=1)
+    assert np.array_equal(every, max_of_rows(offsets, values, np.arange(50), scores, default=-9.0).astype(np.float32))
 
 
 def test_term_arrays_start_afresh_without_losing_what_the_question_needs(pipeline, monkeypatch):
