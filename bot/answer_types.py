@@ -123,8 +123,10 @@ def _find_spans(text: str, kind: str) -> list[tuple[int, int]]:
         return [m.span() for m in _DATE_RE.finditer(text)] if has_date else []
     if kind in (AMOUNT, PERCENT) and not (_may_match(text, _NUMBER_HINTS) and _NUMBER_GUARD.search(text)):
         return []  # every amount pattern needs a digit or a number word: skip the costly regexes
-    dates = [m.span() for m in _DATE_RE.finditer(text)] if has_date else []
-    found = [span for span in _spans(text, kind) if not any(a < span[1] and span[0] < b for a, b in dates)]
+    found = _spans(text, kind)
+    if found and has_date:  # spans overlapping a date are not of this kind ("May 2020" is no name)
+        dates = [m.span() for m in _DATE_RE.finditer(text)]
+        found = [span for span in found if not any(a < span[1] and span[0] < b for a, b in dates)]
     if kind == AMOUNT:  # a bare year is a date, not an amount
         found = [s for s in found if not re.fullmatch(r"(1[0-9]|20)\d{2}", text[s[0]:s[1]])]
     return found
