@@ -141,10 +141,7 @@ class Retriever:
         if prune:
             self._pruned_kinds(queries, candidates, rows, k)
         first, vector = rows[0], self.weights.vector()
-        scores = first @ vector  # one phrasing (most questions): its own scores, as the mean below gives
-        if len(queries) > 1 or queries[0][1] != 1.0:
-            scores = sum(weight * (row @ vector) for row, (_, weight) in zip(rows, queries))
-            scores /= sum(w for _, w in queries)
+        scores = sum(weight * (row @ vector) for row, (_, weight) in zip(rows, queries)) / sum(w for _, w in queries)
         order = np.argsort(-scores, kind="stable")[:k]
         return [self._hit(g, score, signals) for g, score, signals in
                 zip(candidates[order].tolist(), scores[order].tolist(), first[order].tolist())]
