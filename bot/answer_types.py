@@ -21,7 +21,11 @@ _NUMBER_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve
                  "millions|billion|billions|half|quarter")
 _SCALE = r"(?:thousand|million|billion|trillion|bn|m|k)"
 _NUM = rf"(?:\d+(?:,\d{{3}})*(?:\.\d+)?|(?:{_NUMBER_WORDS})(?:[- ](?:{_NUMBER_WORDS}))*)"
-_CURRENCY_WORD = r"(?:yuan|renminbi|rmb|dollars?|euros?|pounds?|yen|rupees?|won|francs?|marks?|pesos?|cents?)"
+# currency words, each with its plural where it has one; the pattern and its quick check (_MONEY_HINTS) both use them
+_CURRENCIES = ("yuan", "renminbi", "rmb", "dollars?", "euros?", "pounds?", "yen", "rupees?", "won", "francs?", "marks?",
+               "pesos?", "cents?")
+_CURRENCY_WORD = rf"(?:{'|'.join(_CURRENCIES)})"
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONEY = re.compile(
     rf"(?:(?:US)?[$€£¥]\s?{_NUM}(?:\s{_SCALE})?|{_NUM}(?:\s{_SCALE})?\s(?:{_CURRENCY_WORD}))"
     rf"(?:\s\((?:US)?[$€£¥]?\s?{_NUM}(?:\s{_SCALE})?(?:\s{_CURRENCY_WORD})?\))?",
@@ -34,17 +38,16 @@ _MONTHS = r"(?:January|February|March|April|May|June|July|August|September|Octob
 _DATE_RE = re.compile(
     rf"(?:{_MONTHS}\s\d{{1,2}}(?:st|nd|rd|th)?,?\s\d{{4}}|\d{{1,2}}\s{_MONTHS},?\s\d{{4}}|{_MONTHS}\s\d{{1,2}}(?:st|nd|rd|th)?"
     rf"|{_MONTHS},?\s\d{{4}}|(?:early |late |mid-?)?(?:1[0-9]|20)\d{{2}}s?|\d{{1,2}}(?:st|nd|rd|th) century"
-    rf"|(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday))\b")
+    rf"|(?:{'|'.join(_WEEKDAYS)}))\b")
 # Quick necessary conditions for the costly patterns above, checked as plain substrings of ASCII text
 # (``_may_match``): every match of _MONEY holds a currency sign or word, of _PERCENT_RE "%" or "per(
 # )cent", of _DATE_RE a digit or a weekday (case-sensitive), of _NUMBER_GUARD a digit or a
 # number word. Scanning a sentence with the patterns themselves took 35-90 us each, and at a million
 # sentences the answer-kind signal reads hundreds of new sentences a question.
-_MONEY_HINTS = ("$", "yuan", "renminbi", "rmb", "dollar", "euro", "pound", "yen", "rupee", "won", "franc", "mark",
-                "peso", "cent")
+_MONEY_HINTS = ("$", *(word.removesuffix("s?") for word in _CURRENCIES))
 _PERCENT_HINTS = ("%", "percent", "per cent")
 _DIGITS = tuple("0123456789")
-_DATE_HINTS = _DIGITS + tuple("Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split())  # months come with digits
+_DATE_HINTS = _DIGITS + _WEEKDAYS  # a month in _DATE_RE always comes with digits
 _NUMBER_HINTS = _DIGITS + tuple(_NUMBER_WORDS.split("|"))
 
 

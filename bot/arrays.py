@@ -24,8 +24,7 @@ def max_of_rows(offsets: np.ndarray, values: np.ndarray, rows: np.ndarray, score
     counts = end - begin
     filled = counts > 0
     if filled.any():
-        every = len(rows) == len(offsets) - 1 and np.array_equal(rows, np.arange(len(rows)))
-        gathered = scores[values if every else values[flat_ranges(begin, end)]]  # every row: no gather
+        gathered = scores[values[flat_ranges(begin, end)]]  # (every row at once: ``padded_rows``)
         out[filled] = np.maximum.reduceat(gathered, (np.cumsum(counts) - counts)[filled])
     return out
 
