@@ -134,6 +134,10 @@ def _typed_span(sentence: str, query: Query) -> tuple[int, int] | None:
         return lone_first, min((abs(span[0] - a) for a in anchors), default=0)
 
     best = min(candidates, key=rank)
+    if query.kind == answer_types.DATE:
+        return answer_types.year_only(sentence, best) if answer_types.asks_year(query.text) else best
+    if query.kind == answer_types.AMOUNT and answer_types.asks_how_many(query.text):
+        return answer_types.number_only(sentence, best)
     return _trim_counted_noun(sentence, best, set(query.terms)) if query.kind == answer_types.AMOUNT else best
 
 

@@ -19,6 +19,7 @@ _NOT_HEADS = frozenset("is are was were do does did has have had can could will 
 _NUMBER_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
                  "sixty|seventy|eighty|ninety|hundred|hundreds|thousand|thousands|dozen|dozens|million|"
                  "millions|billion|billions|half|quarter")
+_NUMBER_WORD_SET = frozenset(_NUMBER_WORDS.split("|"))
 _SCALE = r"(?:thousand|million|billion|trillion|bn|m|k)"
 _NUM = rf"(?:\d+(?:,\d{{3}})*(?:\.\d+)?|(?:{_NUMBER_WORDS})(?:[- ](?:{_NUMBER_WORDS}))*)"
 # currency words, each with its plural where it has one; the pattern and its quick check (_MONEY_HINTS) both use them
@@ -218,8 +219,8 @@ def span_words(text: str, span: tuple[int, int], kind: str) -> tuple[str, ...]:
     """The words of a span that would have to be new to the question for it to be an answer: the
     numbers of a quantity or date ("300" in "300 residents"), every word of a name."""
     own = [w.lower().replace(",", "") for w in re.findall(r"[A-Za-z0-9]+(?:[.,][0-9]+)*", text[span[0]:span[1]])]
-    if kind in (AMOUNT, PERCENT, DATE):
-        own = [w for w in own if any(ch.isdigit() for ch in w)] or own
+    if kind in (AMOUNT, PERCENT, DATE):  # "two" in "two astronauts" is the number as much as "2" is
+        own = [w for w in own if any(ch.isdigit() for ch in w) or w in _NUMBER_WORD_SET] or own
     elif kind.startswith(NAMED):  # "Bridge" in "Kelling Bridge" is what the question asked for
         own = own[:-1] or own
     return tuple(own)
@@ -232,6 +233,37 @@ def is_new(own: tuple[str, ...], question_words: set[str]) -> bool:
 
 _ANY_NUMBER = re.compile(rf"\d|\b(?:{_NUM}|several|many|few|numerous|multiple|countless)\b", re.IGNORECASE)
 _COUNT_QUESTION = re.compile(r"\bhow many\b|\b(?:what|which) (?:percent|percentage|proportion|share)\b", re.IGNORECASE)
+
+
+_YEAR_QUESTION = re.compile(r"\b(?:what|which) year\b", re.IGNORECASE)
+_YEAR = re.compile(r"\b(?:1[0-9]|20)\d{2}s?\b")
+
+
+def asks_year(question: str) -> bool:
+    """"In what year …?" / "Which year …?": a year answers it, not the whole date around it."""
+    return bool(_YEAR_QUESTION.search(question))
+
+
+def year_only(text: str, span: tuple[int, int]) -> tuple[int, int]:
+    """The year inside a date span ("1856" of "10 July 1856"); the span itself when it holds none or
+    several."""
+    found = list(_YEAR.finditer(text, span[0], span[1]))
+    return (found[0].start(), found[0].end()) if len(found) == 1 else span
+
+
+_HOW_MANY = re.compile(r"\bhow many\b", re.IGNORECASE)
+_LEADING_NUMBER = re.compile(rf"{_NUM}(?:\s{_SCALE})?(?![\w-])", re.IGNORECASE)
+
+
+def asks_how_many(question: str) -> bool:
+    return bool(_HOW_MANY.search(question))
+
+
+def number_only(text: str, span: tuple[int, int]) -> tuple[int, int]:
+    """The number a quantity span starts with ("seven" of "seven turnovers", "43" of "43 previous"): a
+    "how many" question already names what is counted. The span itself when it does not start with one."""
+    found = _LEADING_NUMBER.match(text, span[0], span[1])
+    return (span[0], found.end()) if found else span
 
 
 def asks_count(question: str) -> bool:

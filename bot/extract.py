@@ -304,7 +304,7 @@ def best_span(sentence: str, query, threshold: float | None = None, preferred: t
             break  # taking the whole name must not turn the answer into the question's own name
     else:
         return None
-    if preferred and preferred[0] <= span[0] and span[1] <= preferred[1]:
+    if preferred and (preferred[0] <= span[0] and span[1] <= preferred[1] or span[0] <= preferred[0] and preferred[1] <= span[1]):
         # the kind's own pattern holds what candidates cannot: "2 billion yuan ($278 million)"
         return preferred
     return span

@@ -53,6 +53,39 @@ def test_typed_pattern_keeps_what_candidates_cannot_hold():
     assert _short(sentence, "How much did the regional government invest?") == "3.5 billion yuan ($490 million)"
 
 
+def test_a_number_word_counts_as_the_number_of_a_quantity():
+    """"two ferries" answers "How many ferries ...?": the number is "two", which the question does not
+    say, so the span is new to it (a spelt-out number is as much a number as "2")."""
+    sentence = "The harbour authority bought two ferries from a shipyard in Gdansk last spring."
+    assert answer_types.span_words(sentence, (29, 41), answer_types.AMOUNT) == ("two",)
+    assert _short(sentence, "How many ferries did the harbour authority buy?") == "two"
+
+
+@pytest.mark.parametrize("sentence, question, expected", [
+    # "how many" names what is counted: the number alone, whatever word follows it
+    ("The museum lent 14 large paintings to galleries abroad and kept 30 others in storage.",
+     "How many paintings did the museum lend to galleries abroad?", "14"),
+    # "what year": the year of a full date
+    ("The observatory opened on 3 March 1921 after a decade of building work.",
+     "In what year did the observatory open?", "1921"),
+])
+def test_a_typed_question_gets_the_part_of_the_span_it_asks_for(sentence, question, expected):
+    assert _short(sentence, question) == expected
+
+
+def test_extra_words_around_the_typed_answer_are_dropped():
+    """When the extractor's span holds the typed path's whole answer plus other words, the typed
+    answer is given: the words around a date or an amount are not part of it."""
+    sentence = "Rail traffic through the pass resumed in 1954 with a new electric locomotive."
+    query = _query("When did rail traffic through the pass resume?")
+    typed = (sentence.index("1954"), sentence.index("1954") + 4)
+    wider = extract.best_span(sentence, query, threshold=0.0)
+    assert wider is not None
+    assert extract.best_span(sentence, query, threshold=0.0, preferred=typed) == typed
+    assert answer_types.year_only(sentence, (0, len(sentence))) == typed
+    assert answer_types.number_only(sentence, typed) == typed
+
+
 def test_unrelated_question_gets_no_short_answer():
     """Nothing of the question is in the sentence: no anchor, so no guess."""
     sentence = "Shares rose 3 percent on Tuesday after the company reported higher profits."
