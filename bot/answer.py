@@ -119,12 +119,13 @@ def _typed_span(sentence: str, query: Query) -> tuple[int, int] | None:
                   if answer_types.is_new(answer_types.span_words(sentence, span, query.kind), question_words)]
     if not candidates:
         return None
-    found, clauses, clause_terms = _sentence_facts(sentence)
+    found, clauses, clause_terms, clause_names = _sentence_facts(sentence)
     anchors = [start for start, word in found if word in question_words]
     named = set(query.entities)
     named_clauses = {i for i, own in enumerate(clause_terms) if named & own}
-    if named and named_clauses:
-        candidates = [span for span in candidates if _clause_of(span[0], clauses) in named_clauses]
+    if named and named_clauses:  # a clause naming something else the question does not name is about that
+        candidates = [span for span in candidates if (c := _clause_of(span[0], clauses)) in named_clauses
+                      or not clause_names[c] - question_words]
         if not candidates:
             return None
 
@@ -143,13 +144,15 @@ def _typed_span(sentence: str, query: Query) -> tuple[int, int] | None:
 
 @functools.lru_cache(maxsize=1024)
 def _sentence_facts(sentence: str) -> tuple[tuple[tuple[int, str], ...], tuple[tuple[int, int], ...],
-                                            tuple[frozenset[str], ...]]:
+                                            tuple[frozenset[str], ...], tuple[frozenset[str], ...]]:
     """What ``_typed_span`` needs of a sentence whatever the question: its words of three letters or
     more (offset, lower case), its clauses and each clause's terms. Kept per sentence text: the cited
     sentences recur from question to question, and stemming every clause again was most of the cost."""
     found = tuple((m.start(), m.group(0).lower()) for m in re.finditer(r"[A-Za-z0-9]+", sentence) if len(m.group(0)) > 2)
     clauses = tuple(_clauses(sentence))
-    return found, clauses, tuple(frozenset(terms(sentence[start:end])) for start, end in clauses)
+    names = tuple(frozenset(m.group(0).lower() for m in re.finditer(r"\b[A-Z][A-Za-z0-9]+", sentence[start:end])
+                            if m.start() + start > 0) for start, end in clauses)  # capitalised words, not the first
+    return found, clauses, tuple(frozenset(terms(sentence[start:end])) for start, end in clauses), names
 
 
 def _trim_counted_noun(sentence: str, span: tuple[int, int], asked: set[str]) -> tuple[int, int]:
@@ -167,7 +170,13 @@ def _trim_counted_noun(sentence: str, span: tuple[int, int], asked: set[str]) ->
 
 
 def _clauses(sentence: str) -> list[tuple[int, int]]:
-    cuts = [0, *(m.start() for m in _CLAUSE_BREAK.finditer(sentence)), len(sentence)]
+    """Clause bounds; a break inside brackets ("Tesla (Serbian: …; 10 July 1856 – 7 January 1943)")
+    separates nothing: the bracket belongs to the clause it stands in."""
+    depth, inside = 0, []
+    for k, ch in enumerate(sentence):
+        depth += (ch == "(") - (ch == ")" and depth > 0)
+        inside.append(depth > 0)
+    cuts = [0, *(m.start() for m in _CLAUSE_BREAK.finditer(sentence) if not inside[m.start()]), len(sentence)]
     return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
 
 

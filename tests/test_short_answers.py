@@ -86,6 +86,18 @@ def test_extra_words_around_the_typed_answer_are_dropped():
     assert answer_types.number_only(sentence, typed) == typed
 
 
+def test_a_clause_naming_nothing_else_still_answers_for_the_name():
+    """The clause rule ("Jilin trains experts, while Heilongjiang's economy is 30 percent digital" says
+    nothing of Jilin's amount) applies to clauses about something else the question does not name; a
+    clause naming nothing, or standing in brackets, continues the named one."""
+    sentence = "The Harbour Board approved the plan in the spring; building work began in 1998."
+    assert _short(sentence, "When did the Harbour Board's building work begin?") == "1998"
+    other = "The Harbour Board approved the plan in the spring; the Rail Authority began its work in 1998."
+    assert _short(other, "When did the Harbour Board begin its work?") is None
+    bracketed = "The first mayor of the town was Anna Keller (a lawyer from Basel; born there in 1961)."
+    assert _short(bracketed, "In what year was Anna Keller born?") == "1961"
+
+
 def test_unrelated_question_gets_no_short_answer():
     """Nothing of the question is in the sentence: no anchor, so no guess."""
     sentence = "Shares rose 3 percent on Tuesday after the company reported higher profits."
