@@ -15,11 +15,11 @@ from functools import cached_property
 import numpy as np
 
 from . import answer_types
-from .arrays import flat_ranges, max_by_owner, max_of_rows, padded_rows, scores_of
+from .arrays import max_by_owner, max_of_rows, padded_rows, scores_of
 from .embedding import Encoder
 from .lexical import LazyRows, LexicalIndex, entity_terms, term_pairs, term_positions, terms, words
 from .store import CorpusIndex
-from .term_signals import TermArrays
+from .term_signals import TermArrays, candidate_signals
 from .token_match import TokenMatrix
 
 EXACT_LIMIT = 20_000  # sentences; below it every sentence is scored, above it candidates come from the indexes
@@ -132,37 +132,48 @@ class Retriever:
     def rank_fused(self, queries: Sequence[tuple[Query, float]], k: int = 10) -> list[Hit]:
         """Rank by the weighted mean score of several phrasings of one question (a follow-up as
         typed and as resolved); signals reported are the first query's."""
-        candidates = (np.arange(self.index.n_sentences) if self.index.n_sentences <= EXACT_LIMIT  # all of them
+        exact = self.index.n_sentences <= EXACT_LIMIT
+        candidates = (self._every if exact  # all of them
                       else np.unique(np.concatenate([self._candidates(q) for q, _ in queries])))
         if len(candidates) == 0:
             return []
-        prune = self.index.n_sentences > EXACT_LIMIT and len(candidates) > k  # large corpora: see _pruned_kinds
+        prune = not exact and len(candidates) > k  # large corpora: see _pruned_kinds
         rows = [self.features(query, candidates, with_kind=not prune) for query, _ in queries]
         if prune:
             self._pruned_kinds(queries, candidates, rows, k)
         first, vector = rows[0], self.weights.vector()
         scores = sum(weight * (row @ vector) for row, (_, weight) in zip(rows, queries)) / sum(w for _, w in queries)
         order = np.argsort(-scores, kind="stable")[:k]
-        return [self._hit(g, score, signals) for g, score, signals in
-                zip(candidates[order].tolist(), scores[order].tolist(), first[order].tolist())]
+        ids = order.tolist() if exact else candidates[order].tolist()  # exact: candidate i is sentence i
+        places = self._hit_places if exact else [self._place(g) for g in ids]
+        return [Hit(g, *places[g if exact else i], score, dict(zip(SIGNALS, signals))) for i, (g, score, signals)
+                in enumerate(zip(ids, scores[order].tolist(), first[order].tolist()))]
 
     def features(self, query: Query, candidates: np.ndarray, with_kind: bool = True) -> np.ndarray:
         """One row of ``SIGNALS`` per candidate sentence, each roughly in [0, 1] (``type`` left 0
-        without ``with_kind``)."""
+        without ``with_kind``).
+
+        Written column by column into one float32 array: the same numbers ``column_stack(...)`` then
+        ``astype(float32)`` gave (each float64 value rounded to float32 once either way) without its ten
+        reshapes and the float64 copy. ``candidates`` being ``_every`` (the exact route's every sentence,
+        in order) lets the columns skip the identity gathers."""
         ix = self.index
-        dense = self._dense_scores(query, candidates)
+        pick = slice(None) if candidates is self._every else candidates
+        out = np.empty((len(candidates), len(SIGNALS)), dtype=np.float32)
+        out[:, 0] = self._dense_scores(query, candidates)[pick]
         chunk = self._chunk_scores(query, candidates)
-        if ix.n_sentences <= EXACT_LIMIT:  # a sentence's best chunk
-            context = np.append(chunk, 0.0)[self._chunks_of_each[candidates]].max(axis=1)
+        if ix.n_sentences <= EXACT_LIMIT:  # a sentence's best chunk (the 0 slot only if a sentence has none)
+            every_chunk, chunks_of_each = self._chunks_of_each
+            out[:, 1] = (chunk if every_chunk else np.append(chunk, np.float32(0.0)))[chunks_of_each[pick]].max(axis=1)
         else:
-            context = max_of_rows(ix.sentence_chunks.offsets, ix.sentence_chunks.values, candidates, chunk)
+            out[:, 1] = max_of_rows(ix.sentence_chunks.offsets, ix.sentence_chunks.values, candidates, chunk)
         bm25_all = self.lexical.scores(query.terms)
         top = float(bm25_all.max()) if len(bm25_all) else 0.0
-        bm25 = bm25_all[candidates] / top if top > 0 else np.zeros(len(candidates))
+        out[:, 2] = bm25_all[pick] / top if top > 0 else 0.0
         idf = {t: self.lexical.idf(t) for t in query.terms}
         total = sum(idf.values()) or 1.0
         pairs = query.pairs if query.pairs is not None else term_pairs(terms(query.text))
-        found = (self._small_signals(query, candidates, idf, total, pairs)
+        found = (self._small_signals(query, pick, idf, total, pairs)
                  or self._large_signals(query, candidates, idf, total, pairs))
         coverage, window, paragraph, entity, bigram = found if found is not None else ([], [], [], [], [])
         for g in candidates if found is None else ():  # large corpora whose paragraphs are not runs
@@ -176,11 +187,11 @@ class Retriever:
             entity.append(sum(t in own for t in query.entities) / len(query.entities) if query.entities else 1.0)
             # consecutive question terms found consecutive in the sentence ("mostly inland", "16 yard")
             bigram.append(len(pairs & self.sentence_bigrams[g]) / len(pairs) if pairs else 0.0)
-        kind = self._kind_signal(query, candidates) if with_kind else np.zeros(len(candidates))
-        maxsim = (self.tokens.maxsim(query.tokens, candidates, query.token_ids) if self.tokens is not None and query.tokens is not None
-                  else np.zeros(len(candidates), dtype=np.float32))
-        return np.column_stack([dense[candidates], context, bm25, coverage, window, paragraph, kind, entity,
-                                bigram, maxsim]).astype(np.float32)
+        out[:, 3], out[:, 4], out[:, 5], out[:, 7], out[:, 8] = coverage, window, paragraph, entity, bigram
+        out[:, 6] = self._kind_signal(query, candidates) if with_kind else 0.0
+        out[:, 9] = (self.tokens.maxsim(query.tokens, None if isinstance(pick, slice) else candidates, query.token_ids)
+                     if self.tokens is not None and query.tokens is not None else 0.0)
+        return out
 
     def neighbour(self, gid: int, step: int) -> Hit | None:
         """The sentence ``step`` places from ``gid`` in the same article, as an unscored hit."""
@@ -229,23 +240,35 @@ class Retriever:
         wanted = np.unique(ix.sentence_chunks.rows(candidates))
         return scores_of(ix.chunk_vectors, ix.chunk_owner, wanted, query.vector, len(ix.chunks))
 
-    def _small_signals(self, query: Query, candidates: np.ndarray, idf: dict[str, float], total: float,
+    def _small_signals(self, query: Query, candidates: np.ndarray | slice, idf: dict[str, float], total: float,
                        pairs: set[tuple[str, str]]) -> tuple[np.ndarray, ...] | None:
         """Up to ``EXACT_LIMIT``: coverage, window, paragraph, entity and bigram from per-term arrays
-        over every sentence (``bot.term_signals``), the same numbers as the loop in :meth:`features`."""
+        over every sentence (``bot.term_signals``), the same numbers as the loop in :meth:`features`
+        (``candidates`` a slice: every sentence, in order)."""
         if self.index.n_sentences > EXACT_LIMIT:
             return None
         if self._term_arrays is None:
             self._term_arrays = TermArrays(self.lexical, [self.paragraph_key[g] for g in range(self.index.n_sentences)])
-        return self._term_arrays.signals(idf, total, query.entities, pairs, np.asarray(candidates, dtype=np.int64))
+        rows = candidates if isinstance(candidates, slice) else np.asarray(candidates, dtype=np.int64)
+        return self._term_arrays.signals(idf, total, query.entities, pairs, rows)
 
     @cached_property
-    def _chunks_of_each(self) -> np.ndarray:
+    def _chunks_of_each(self) -> tuple[bool, np.ndarray]:
         """Up to ``EXACT_LIMIT``: the chunks holding each sentence as padded rows (``arrays.padded_rows``),
         so a sentence's best chunk score is one gather and one row maximum (same numbers as ``max_of_rows``,
-        which costs ten array operations a question)."""
-        ragged = self.index.sentence_chunks
-        return padded_rows(ragged.offsets, ragged.values, self.index.n_sentences, len(self.index.chunks))
+        which costs ten array operations a question); and whether every sentence is in a chunk (then no
+        row points at the default slot past the last chunk, and the scores need no appended 0)."""
+        ragged, chunks = self.index.sentence_chunks, len(self.index.chunks)
+        padded = padded_rows(ragged.offsets, ragged.values, self.index.n_sentences, chunks)
+        return not bool((padded == chunks).any()), padded
+
+    @cached_property
+    def _every(self) -> np.ndarray:
+        """Every sentence id in order: the exact route's candidates. :meth:`features` knows this very
+        array (``is``), so its columns need no gathering; read-only, as callers share it."""
+        every = np.arange(self.index.n_sentences)
+        every.flags.writeable = False
+        return every
 
     @cached_property
     def _hit_places(self) -> list[tuple[str, int]]:
@@ -263,36 +286,13 @@ class Retriever:
     def _large_signals(self, query: Query, candidates: np.ndarray, idf: dict[str, float], total: float,
                        pairs: set[tuple[str, str]]) -> tuple[np.ndarray, ...] | None:
         """Above ``EXACT_LIMIT``: coverage, window, paragraph, entity and bigram exactly as the loop in
-        :meth:`features` computes them, for all candidates at once from the lexical index's term arrays
-        (candidates are new sentences every query; building their term sets one by one took most of a
-        query's time at a million sentences). Same sums in the same order, so the same numbers."""
+        :meth:`features` computes them, for all candidates at once (``term_signals.candidate_signals``);
+        None when the paragraphs are not runs of sentences."""
         ix = self.index
         runs = ix.paragraph_runs if ix.n_sentences > EXACT_LIMIT and len(candidates) else None
         if runs is None:
             return None
-        run, starts, ends = runs
-        first, last = starts[run[candidates]], ends[run[candidates]]
-        counts = last - first
-        block = np.cumsum(counts) - counts  # where each candidate's paragraph starts in ``rows``
-        rows = flat_ranges(first, last)
-        names = list(idf)
-        present = self.lexical.presence(rows, names)
-        at = block + candidates - first
-        own, near = present[at], present[at].copy()
-        for step, inside in ((-1, candidates - 1 >= first), (1, candidates + 1 < last)):
-            near[inside] |= present[at[inside] + step]  # the neighbours in the same paragraph
-        para = np.logical_or.reduceat(present, block, axis=0)
-
-        def share(found: np.ndarray) -> np.ndarray:
-            out = np.zeros(len(candidates))
-            for j, name in enumerate(names):
-                out = out + np.where(found[:, j], idf[name], 0.0)
-            return out / total
-
-        entity = (self.lexical.presence(candidates, query.entities).sum(axis=1) / len(query.entities)
-                  if query.entities else np.ones(len(candidates)))
-        bigram = self.lexical.pair_counts(candidates, pairs) / len(pairs) if pairs else np.zeros(len(candidates))
-        return share(own), share(near), share(para), entity, bigram
+        return candidate_signals(self.lexical, runs, candidates, idf, total, query.entities, pairs)
 
     def _pruned_kinds(self, queries: Sequence[tuple[Query, float]], candidates: np.ndarray,
                       rows: list[np.ndarray], k: int) -> None:
@@ -368,12 +368,13 @@ class Retriever:
         return self._term_positions[g]
 
     def _hit(self, gid: int, score: float, features: Sequence[float]) -> Hit:
-        if self.index.n_sentences <= EXACT_LIMIT:
-            article_id, index = self._hit_places[gid]
-        else:
-            article, sentence = self.index.sentence(gid)
-            article_id, index = article.id, sentence.index
-        return Hit(gid, article_id, index, score, dict(zip(SIGNALS, features)))
+        place = self._hit_places[gid] if self.index.n_sentences <= EXACT_LIMIT else self._place(gid)
+        return Hit(gid, *place, score, dict(zip(SIGNALS, features)))
+
+    def _place(self, gid: int) -> tuple[str, int]:
+        """(article id, index in it) of sentence ``gid``, looked up (above ``EXACT_LIMIT``)."""
+        article, sentence = self.index.sentence(gid)
+        return article.id, sentence.index
 
 
 class _ParagraphTerms:

@@ -85,17 +85,20 @@ class TokenMatrix:
         total = float(w.sum())
         return w / total if total > 0 else np.full(n_tokens, 1.0 / max(n_tokens, 1), np.float32)
 
-    def maxsim(self, query_tokens: np.ndarray, rows: np.ndarray, query_ids: np.ndarray | None = None) -> np.ndarray:
-        """IDF-weighted mean over query tokens of the best cosine within each sentence in ``rows``."""
-        out = np.zeros(len(rows), dtype=np.float32)
+    def maxsim(self, query_tokens: np.ndarray, rows: np.ndarray | None,
+               query_ids: np.ndarray | None = None) -> np.ndarray:
+        """IDF-weighted mean over query tokens of the best cosine within each sentence in ``rows``
+        (None: every sentence, in order, with no gather)."""
+        out = np.zeros(len(self) if rows is None else len(rows), dtype=np.float32)
         if len(query_tokens) == 0:
             return out
         q = np.asarray(query_tokens, dtype=np.float32)  # no copy: question tokens come as float32
         w = self.weights(query_ids, len(q))
         if self.vectors.shape[0] <= DENSE_ROWS:  # small index: one product over every token, then per sentence
             best = np.maximum.reduceat(self._float32 @ q.T, self.offsets[:-1], axis=0) @ w
-            return best[np.asarray(rows, np.int64)].astype(np.float32)
-        for i, g in enumerate(rows):
+            return best.astype(np.float32, copy=False) if rows is None else \
+                best[np.asarray(rows, np.int64)].astype(np.float32)
+        for i, g in enumerate(range(len(self)) if rows is None else rows):
             start, end = self.offsets[g], self.offsets[g + 1]
             if end > start:
                 out[i] = float((q @ self.vectors[start:end].astype(np.float32).T).max(axis=1) @ w)

@@ -237,3 +237,20 @@ def test_term_arrays_start_afresh_without_losing_what_the_question_needs(pipelin
     monkeypatch.setattr(term_signals, "KEPT_TERMS", 3)  # every question now overflows the cache
     for q, want in zip(queries * 2, expected * 2):
         assert np.array_equal(r.features(q, np.arange(pipeline.index.n_sentences)), want)
+
+
+@pytest.mark.parametrize("which", ["pipeline", "two_articles"])
+def test_features_of_the_exact_candidates_equal_the_gathered_route(request, which):
+    """``Retriever.features`` skips its gathers when given the exact route's own ``_every`` array; the
+    result must be the very bits of the same candidates passed as any other array, and rank_fused's
+    hits those of ranking that array."""
+    chosen = request.getfixturevalue(which)
+    r, n = chosen.retriever, chosen.index.n_sentences
+    for q in r.prepare(QUESTIONS):
+        fast, gathered = r.features(q, r._every), r.features(q, np.arange(n))
+        assert fast.dtype == gathered.dtype == np.float32 and fast.flags.c_contiguous
+        assert fast.tobytes() == gathered.tobytes()
+        ranked = r.rank_fused([(q, 1.0)], 20)
+        order = np.argsort(-(gathered @ r.weights.vector()), kind="stable")[:20]
+        assert [h.sentence for h in ranked] == order.tolist()
+        assert [list(h.signals.values()) for h in ranked] == gathered[order].tolist()

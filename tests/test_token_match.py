@@ -48,3 +48,12 @@ def test_tokens_file_without_piece_ids_is_recomputed(pipeline, encoder, tmp_path
     assert again.ids.tolist() == first.ids.tolist()
     with np.load(tmp_path / TOKENS_FILE) as data:
         assert "ids" in data.files
+
+
+def test_maxsim_of_every_sentence_equals_gathering_them_all(encoder):
+    """``rows=None`` (the exact route: every sentence, no gather) gives the same bits as all the rows."""
+    matrix = _matrix(encoder)
+    _, [tokens], [ids] = encoder.encode_with_tokens(["How much did the bridge cost the council?"])
+    every = matrix.maxsim(tokens, None, ids)
+    assert every.dtype == np.float32
+    assert every.tobytes() == matrix.maxsim(tokens, np.arange(len(SENTENCES)), ids).tobytes()
