@@ -8,6 +8,7 @@ answer sentence first far more often than the pooled cosine (see docs/quality.md
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -125,20 +126,35 @@ def encode_with_tokens(model, texts: Sequence[str], batch_size: int = 64
     return np.vstack(vectors).astype(np.float32), tokens, ids
 
 
+_SPECIALS = frozenset(("[CLS]", "[SEP]", "[PAD]"))
+
+
 def content_keep(pieces: Sequence[str]) -> list[int]:
     """Which word pieces carry content: no [CLS], [SEP], padding or punctuation-only pieces (all
     non-special ones for a text of punctuation only; the first piece for an empty one)."""
-    specials = ("[CLS]", "[SEP]", "[PAD]")
-    keep = [i for i, piece in enumerate(pieces) if piece not in specials and not _PUNCT.match(piece)]
-    return keep or [i for i, piece in enumerate(pieces) if piece not in specials] or [0]
+    keep = [i for i, piece in enumerate(pieces) if piece not in _SPECIALS and not _punctuation_only(piece)]
+    return keep or [i for i, piece in enumerate(pieces) if piece not in _SPECIALS] or [0]
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _punctuation_only(piece: str) -> bool:
+    """``_PUNCT`` matches ``piece``, kept per piece: the model's vocabulary is ~30,000 pieces, and every
+    question and sentence asks again about the same few."""
+    return _PUNCT.match(piece) is not None
 
 
 def content_tokens(pieces: Sequence[str], ids: Sequence[int], mat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Unit-length token vectors without [CLS], [SEP], padding and punctuation-only word pieces, with
-    the kept pieces' ids (shared by the sentence-transformers and ONNX routes, so both agree)."""
+    the kept pieces' ids (shared by the sentence-transformers and ONNX routes, so both agree).
+
+    Kept pieces that form one run (the usual case: [CLS], [SEP] and a closing "?" dropped) are taken
+    as a slice, not gathered; the norm is ``np.linalg.norm(mat, axis=1, keepdims=True)``'s own formula
+    (square, ``add.reduce`` along the row, square root) without its argument handling: same numbers."""
     keep = content_keep(pieces)
-    mat = np.asarray(mat[keep], dtype=np.float32)
-    return mat / np.maximum(np.linalg.norm(mat, axis=1, keepdims=True), 1e-12), np.asarray(ids, np.int32)[keep]
+    rows = slice(keep[0], keep[-1] + 1) if keep[-1] - keep[0] + 1 == len(keep) else keep
+    mat = np.asarray(mat[rows], dtype=np.float32)
+    norms = np.sqrt(np.add.reduce(mat * mat, axis=1, keepdims=True))
+    return mat / np.maximum(norms, 1e-12), np.asarray(ids, np.int32)[rows]
 
 
 DENSE_ROWS = 50_000  # token rows up to which one float32 copy (<= 77 MB) serves every question at once
