@@ -26,6 +26,7 @@ EXACT_LIMIT = 20_000  # sentences; below it every sentence is scored, above it c
 LAZY_ROWS = 1 << 13  # per-sentence rows kept above EXACT_LIMIT (candidates change with every question)
 DENSE_CANDIDATES, CHUNK_CANDIDATES, LEXICAL_CANDIDATES = 200, 50, 200  # per query, above EXACT_LIMIT
 SIGNALS = ("dense", "context", "bm25", "coverage", "window", "paragraph", "type", "entity", "bigram", "maxsim")
+_LEXICAL = np.array([SIGNALS.index(name) for name in ("coverage", "window", "paragraph", "entity", "bigram")])
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,8 @@ class Retriever:
         self.sentence_terms = LazyRows(n, lambda g: frozenset(lex.terms_of(g)), keep)
         self.sentence_bigrams = LazyRows(n, lambda g: frozenset(itertools.pairwise(lex.terms_of(g))), keep)
         self._kinds: dict[str, LazyRows] = {}
-        self._term_positions = LazyRows(n, lambda g: term_positions(texts[g]), keep)
+        self._kind_holders: dict[str, list[tuple[int, int, list]]] = {}  # exact route: sentences with spans
+        self._term_positions = LazyRows(n, lambda g: term_positions(texts[g]), keep)  # (offset, term) per word
         self._texts = texts
         self.paragraph_key = LazyRows(n, lambda g: (int(index.sentence_article[g]), index.sentence(g)[1].paragraph),
                                       keep)
@@ -145,18 +147,16 @@ class Retriever:
         scores = sum(weight * (row @ vector) for row, (_, weight) in zip(rows, queries)) / sum(w for _, w in queries)
         order = np.argsort(-scores, kind="stable")[:k]
         ids = order.tolist() if exact else candidates[order].tolist()  # exact: candidate i is sentence i
-        places = self._hit_places if exact else [self._place(g) for g in ids]
-        return [Hit(g, *places[g if exact else i], score, dict(zip(SIGNALS, signals))) for i, (g, score, signals)
-                in enumerate(zip(ids, scores[order].tolist(), first[order].tolist()))]
+        places = self._hit_places if exact else {g: self._place(g) for g in ids}
+        return [Hit(g, *places[g], score, dict(zip(SIGNALS, signals)))
+                for g, score, signals in zip(ids, scores[order].tolist(), first[order].tolist())]
 
     def features(self, query: Query, candidates: np.ndarray, with_kind: bool = True) -> np.ndarray:
         """One row of ``SIGNALS`` per candidate sentence, each roughly in [0, 1] (``type`` left 0
-        without ``with_kind``).
-
-        Written column by column into one float32 array: the same numbers ``column_stack(...)`` then
-        ``astype(float32)`` gave (each float64 value rounded to float32 once either way) without its ten
-        reshapes and the float64 copy. ``candidates`` being ``_every`` (the exact route's every sentence,
-        in order) lets the columns skip the identity gathers."""
+        without ``with_kind``). Written column by column into one float32 array: the numbers
+        ``column_stack(...).astype(float32)`` gave (each float64 value rounded to float32 once either
+        way) without its reshapes and float64 copy; given ``_every`` (the exact route's every sentence,
+        in order) the columns skip the identity gathers."""
         ix = self.index
         pick = slice(None) if candidates is self._every else candidates
         out = np.empty((len(candidates), len(SIGNALS)), dtype=np.float32)
@@ -173,25 +173,27 @@ class Retriever:
         idf = {t: self.lexical.idf(t) for t in query.terms}
         total = sum(idf.values()) or 1.0
         pairs = query.pairs if query.pairs is not None else term_pairs(terms(query.text))
-        found = (self._small_signals(query, pick, idf, total, pairs)
-                 or self._large_signals(query, candidates, idf, total, pairs))
-        coverage, window, paragraph, entity, bigram = found if found is not None else ([], [], [], [], [])
-        for g in candidates if found is None else ():  # large corpora whose paragraphs are not runs
-            own = self.sentence_terms[g]
-            near = own | self._neighbour_terms(int(g))
-            para = self.paragraph_terms[self.paragraph_key[g]]
-            coverage.append(sum(w for t, w in idf.items() if t in own) / total)
-            window.append(sum(w for t, w in idf.items() if t in near) / total)
-            paragraph.append(sum(w for t, w in idf.items() if t in para) / total)
-            # names and numbers of the question in the sentence itself (1 when it names none)
-            entity.append(sum(t in own for t in query.entities) / len(query.entities) if query.entities else 1.0)
-            # consecutive question terms found consecutive in the sentence ("mostly inland", "16 yard")
-            bigram.append(len(pairs & self.sentence_bigrams[g]) / len(pairs) if pairs else 0.0)
-        out[:, 3], out[:, 4], out[:, 5], out[:, 7], out[:, 8] = coverage, window, paragraph, entity, bigram
+        found = self._small_signals(query, pick, idf, total, pairs)
+        found = self._large_signals(query, candidates, idf, total, pairs) if found is None else found
+        if found is None:  # large corpora whose paragraphs are not runs
+            found = np.array([self._signals_of(query, int(g), idf, total, pairs) for g in candidates]).reshape(-1, 5).T
+        out[:, _LEXICAL] = found.T  # coverage, window, paragraph, entity, bigram: (5, candidates) from every path
         out[:, 6] = self._kind_signal(query, candidates) if with_kind else 0.0
         out[:, 9] = (self.tokens.maxsim(query.tokens, None if isinstance(pick, slice) else candidates, query.token_ids)
                      if self.tokens is not None and query.tokens is not None else 0.0)
         return out
+
+    def _signals_of(self, query: Query, g: int, idf: dict[str, float], total: float,
+                    pairs: frozenset[tuple[str, str]]) -> list[float]:
+        """Coverage, window, paragraph, entity and bigram of sentence ``g`` as defined (``term_signals``)."""
+        own = self.sentence_terms[g]
+        near = own | self._neighbour_terms(g)
+        para = self.paragraph_terms[self.paragraph_key[g]]
+        return [sum(w for t, w in idf.items() if t in found) / total for found in (own, near, para)] + [
+            # names and numbers of the question in the sentence itself (1 when it names none)
+            sum(t in own for t in query.entities) / len(query.entities) if query.entities else 1.0,
+            # consecutive question terms found consecutive in the sentence ("mostly inland", "16 yard")
+            len(pairs & self.sentence_bigrams[g]) / len(pairs) if pairs else 0.0]
 
     def neighbour(self, gid: int, step: int) -> Hit | None:
         """The sentence ``step`` places from ``gid`` in the same article, as an unscored hit."""
@@ -241,7 +243,7 @@ class Retriever:
         return scores_of(ix.chunk_vectors, ix.chunk_owner, wanted, query.vector, len(ix.chunks))
 
     def _small_signals(self, query: Query, candidates: np.ndarray | slice, idf: dict[str, float], total: float,
-                       pairs: set[tuple[str, str]]) -> tuple[np.ndarray, ...] | None:
+                       pairs: set[tuple[str, str]]) -> np.ndarray | None:
         """Up to ``EXACT_LIMIT``: coverage, window, paragraph, entity and bigram from per-term arrays
         over every sentence (``bot.term_signals``), the same numbers as the loop in :meth:`features`
         (``candidates`` a slice: every sentence, in order)."""
@@ -255,17 +257,15 @@ class Retriever:
     @cached_property
     def _chunks_of_each(self) -> tuple[bool, np.ndarray]:
         """Up to ``EXACT_LIMIT``: the chunks holding each sentence as padded rows (``arrays.padded_rows``),
-        so a sentence's best chunk score is one gather and one row maximum (same numbers as ``max_of_rows``,
-        which costs ten array operations a question); and whether every sentence is in a chunk (then no
-        row points at the default slot past the last chunk, and the scores need no appended 0)."""
+        so a sentence's best chunk score is one gather and one row maximum (same numbers as ``max_of_rows``);
+        and whether every sentence is in a chunk (then no row points at the default slot past the end)."""
         ragged, chunks = self.index.sentence_chunks, len(self.index.chunks)
         padded = padded_rows(ragged.offsets, ragged.values, self.index.n_sentences, chunks)
         return not bool((padded == chunks).any()), padded
 
     @cached_property
     def _every(self) -> np.ndarray:
-        """Every sentence id in order: the exact route's candidates. :meth:`features` knows this very
-        array (``is``), so its columns need no gathering; read-only, as callers share it."""
+        """Every sentence id in order, read-only: the exact route's candidates, known by identity."""
         every = np.arange(self.index.n_sentences)
         every.flags.writeable = False
         return every
@@ -284,7 +284,7 @@ class Retriever:
                 bool(np.array_equal(ix.chunk_owner, np.arange(len(ix.chunks)))))
 
     def _large_signals(self, query: Query, candidates: np.ndarray, idf: dict[str, float], total: float,
-                       pairs: set[tuple[str, str]]) -> tuple[np.ndarray, ...] | None:
+                       pairs: set[tuple[str, str]]) -> np.ndarray | None:
         """Above ``EXACT_LIMIT``: coverage, window, paragraph, entity and bigram exactly as the loop in
         :meth:`features` computes them, for all candidates at once (``term_signals.candidate_signals``);
         None when the paragraphs are not runs of sentences."""
@@ -344,6 +344,7 @@ class Retriever:
         if query.kind not in self._kinds:  # spans per sentence, found on a sentence's first use and kept
             if len(self._kinds) >= 16:  # "named:<noun>" kinds are open-ended: keep the cache bounded
                 self._kinds.clear()
+                self._kind_holders.clear()
             self._kinds[query.kind] = LazyRows(len(self._texts), lambda g, kind=query.kind, texts=self._texts: [
                 (answer_types.span_words(texts[g], span, kind), span) for span in answer_types.spans(texts[g], kind)],
                 self._keep)
@@ -351,21 +352,24 @@ class Retriever:
         asked = set(words(query.text))
         wanted = set(query.terms)
         out = np.zeros(len(candidates), dtype=np.float32)
-        for i, g in enumerate(candidates):
-            spans = [span for own, span in per_sentence[g] if answer_types.is_new(own, asked)]
+        if candidates is self._every:  # exact route: only the sentences holding a span of the kind, found once
+            if query.kind not in self._kind_holders:
+                self._kind_holders[query.kind] = [(g, g, rows) for g in range(len(per_sentence))
+                                                  if (rows := per_sentence[g])]
+            held = self._kind_holders[query.kind]
+        else:
+            held = ((i, int(g), per_sentence[g]) for i, g in enumerate(candidates))
+        for i, g, rows in held:
+            spans = [span for own, span in rows if answer_types.is_new(own, asked)]
             if not spans:
                 continue
-            anchors = [start for start, term in self._positions(int(g)) if term in wanted]
+            anchors = [start for start, term in self._term_positions[g] if term in wanted]
             if not anchors:
                 out[i] = 0.5
                 continue
             gap = min(min(abs(a - span[0]), abs(a - span[1])) for span in spans for a in anchors)
             out[i] = 0.5 + 0.5 * float(np.exp(-gap / 30.0))  # characters: about five words
         return out
-
-    def _positions(self, g: int) -> list[tuple[int, str]]:
-        """(character offset, stemmed term) of every content word of sentence ``g``, kept once found."""
-        return self._term_positions[g]
 
     def _hit(self, gid: int, score: float, features: Sequence[float]) -> Hit:
         place = self._hit_places[gid] if self.index.n_sentences <= EXACT_LIMIT else self._place(gid)

@@ -149,11 +149,12 @@ def _signals_by_definition(r, query, candidates) -> np.ndarray:
 
 
 @pytest.mark.parametrize("which", ["pipeline", "two_articles"])
-@pytest.mark.parametrize("limit", ["small", "large"])
+@pytest.mark.parametrize("limit", ["small", "large", "loop"])
 def test_array_signals_equal_the_per_sentence_definition(request, monkeypatch, which, limit):
     """Small corpora take the lexical signals from per-term arrays over every sentence, large ones from
-    arrays over the candidates; both must give the very numbers of the per-sentence definition, for
-    every sentence and for scattered subsets (neighbours and paragraph-mates that are not candidates)."""
+    arrays over the candidates (or, when paragraphs are not runs, sentence by sentence); all must give
+    the very numbers of the per-sentence definition, for every sentence and for scattered subsets
+    (neighbours and paragraph-mates that are not candidates)."""
     from bot import retrieval
     from bot.retrieval import SIGNALS
 
@@ -162,9 +163,12 @@ def test_array_signals_equal_the_per_sentence_definition(request, monkeypatch, w
     columns = [SIGNALS.index(name) for name in ("coverage", "window", "paragraph", "entity", "bigram")]
     queries = r.prepare(QUESTIONS)
     subsets = [np.arange(n), np.arange(0, n, 3), np.array([n - 1, 0]) if n > 1 else np.arange(n)]
-    if limit == "large":
+    if limit != "small":
         monkeypatch.setattr(retrieval, "EXACT_LIMIT", 0)
+    if limit == "large":
         assert chosen.index.paragraph_runs is not None
+    if limit == "loop":
+        monkeypatch.setitem(chosen.index.__dict__, "paragraph_runs", None)
     for q in queries:
         for c in subsets:
             c = np.sort(c)
