@@ -75,12 +75,22 @@ class TokenMatrix:
         """The weight of a piece no sentence has: that of the rarest possible piece."""
         return float(np.log((len(self) + 1) / 0.5)) ** 2
 
+    @cached_property
+    def _idf_list(self) -> list[float]:
+        """``idf`` as Python floats (float32 values, exact in a double): a question's few pieces are
+        looked up in a list, not as numpy scalars."""
+        return self.idf.tolist()
+
+    @cached_property
+    def _starts(self) -> np.ndarray:
+        return self.offsets[:-1]
+
     def weights(self, query_ids: np.ndarray | None, n_tokens: int) -> np.ndarray:
         """Per-question-token weights summing to 1 (uniform without ids or when every weight is 0);
         pieces unseen in the corpus weigh as much as the rarest possible piece."""
         if query_ids is None or len(query_ids) != n_tokens:
             return np.full(n_tokens, 1.0 / max(n_tokens, 1), np.float32)
-        table, top = self.idf, self._unseen_weight
+        table, top = self._idf_list, self._unseen_weight
         size = len(table)  # a question has a few pieces: a list beats five array operations here
         w = np.array([table[i] if i < size else top for i in np.asarray(query_ids).tolist()], np.float32)
         total = float(w.sum())
@@ -90,15 +100,14 @@ class TokenMatrix:
                query_ids: np.ndarray | None = None) -> np.ndarray:
         """IDF-weighted mean over query tokens of the best cosine within each sentence in ``rows``
         (None: every sentence, in order, with no gather)."""
-        out = np.zeros(len(self) if rows is None else len(rows), dtype=np.float32)
         if len(query_tokens) == 0:
-            return out
+            return np.zeros(len(self) if rows is None else len(rows), dtype=np.float32)
         q = np.asarray(query_tokens, dtype=np.float32)  # no copy: question tokens come as float32
         w = self.weights(query_ids, len(q))
         if self.vectors.shape[0] <= DENSE_ROWS:  # small index: one product over every token, then per sentence
-            best = np.maximum.reduceat(self._float32 @ q.T, self.offsets[:-1], axis=0) @ w
-            return best.astype(np.float32, copy=False) if rows is None else \
-                best[np.asarray(rows, np.int64)].astype(np.float32)
+            best = np.maximum.reduceat(self._float32 @ q.T, self._starts, axis=0) @ w  # float32 @ float32
+            return best if rows is None else best[np.asarray(rows, np.int64)]
+        out = np.zeros(len(self) if rows is None else len(rows), dtype=np.float32)
         for i, g in enumerate(range(len(self)) if rows is None else rows):
             start, end = self.offsets[g], self.offsets[g + 1]
             if end > start:
