@@ -152,24 +152,24 @@ class Retriever:
                 for g, score, signals in zip(ids, scores[order].tolist(), first[order].tolist())]
 
     def features(self, query: Query, candidates: np.ndarray, with_kind: bool = True) -> np.ndarray:
-        """One row of ``SIGNALS`` per candidate sentence, each roughly in [0, 1] (``type`` left 0
-        without ``with_kind``). Written column by column into one float32 array: the numbers
-        ``column_stack(...).astype(float32)`` gave (each float64 value rounded to float32 once either
-        way) without its reshapes and float64 copy; given ``_every`` (the exact route's every sentence,
-        in order) the columns skip the identity gathers."""
+        """One row of ``SIGNALS`` per candidate sentence, each roughly in [0, 1] (``type`` left 0 without
+        ``with_kind``), written column by column into one float32 array (each float64 value rounded once,
+        as ``column_stack(...).astype`` did); given ``_every`` the columns skip the identity gathers."""
         ix = self.index
         pick = slice(None) if candidates is self._every else candidates
-        out = np.empty((len(candidates), len(SIGNALS)), dtype=np.float32)
+        out = np.zeros((len(candidates), len(SIGNALS)), dtype=np.float32)
         out[:, 0] = self._dense_scores(query, candidates)[pick]
         chunk = self._chunk_scores(query, candidates)
         if ix.n_sentences <= EXACT_LIMIT:  # a sentence's best chunk (the 0 slot only if a sentence has none)
             every_chunk, chunks_of_each = self._chunks_of_each
-            out[:, 1] = (chunk if every_chunk else np.append(chunk, np.float32(0.0)))[chunks_of_each[pick]].max(axis=1)
+            scores = chunk if every_chunk else np.append(chunk, np.float32(0.0))
+            np.max(scores[chunks_of_each[pick]], axis=1, out=out[:, 1])
         else:
             out[:, 1] = max_of_rows(ix.sentence_chunks.offsets, ix.sentence_chunks.values, candidates, chunk)
         bm25_all = self.lexical.scores(query.terms)
         top = float(bm25_all.max()) if len(bm25_all) else 0.0
-        out[:, 2] = bm25_all[pick] / top if top > 0 else 0.0
+        if top > 0:  # float32 / float, written straight into the column (else it stays 0)
+            np.divide(bm25_all[pick], top, out=out[:, 2])
         idf = {t: self.lexical.idf(t) for t in query.terms}
         total = sum(idf.values()) or 1.0
         pairs = query.pairs if query.pairs is not None else term_pairs(terms(query.text))
@@ -178,9 +178,10 @@ class Retriever:
         if found is None:  # large corpora whose paragraphs are not runs
             found = np.array([self._signals_of(query, int(g), idf, total, pairs) for g in candidates]).reshape(-1, 5).T
         out[:, _LEXICAL] = found.T  # coverage, window, paragraph, entity, bigram: (5, candidates) from every path
-        out[:, 6] = self._kind_signal(query, candidates) if with_kind else 0.0
-        out[:, 9] = (self.tokens.maxsim(query.tokens, None if isinstance(pick, slice) else candidates, query.token_ids)
-                     if self.tokens is not None and query.tokens is not None else 0.0)
+        if with_kind and query.kind:
+            out[:, 6] = self._kind_signal(query, candidates)
+        if self.tokens is not None and query.tokens is not None:
+            out[:, 9] = self.tokens.maxsim(query.tokens, None if isinstance(pick, slice) else candidates, query.token_ids)
         return out
 
     def _signals_of(self, query: Query, g: int, idf: dict[str, float], total: float,
@@ -201,7 +202,8 @@ class Retriever:
         if not 0 <= other < self.index.n_sentences or \
                 self.index.sentence_article[other] != self.index.sentence_article[gid]:
             return None
-        return self._hit(other, 0.0, [0.0] * len(SIGNALS))
+        place = self._hit_places[other] if self.index.n_sentences <= EXACT_LIMIT else self._place(other)
+        return Hit(other, *place, 0.0, dict(zip(SIGNALS, [0.0] * len(SIGNALS))))
 
     # ------------------------------------------------------------ internals
     def _candidates(self, query: Query) -> np.ndarray:
@@ -370,10 +372,6 @@ class Retriever:
             gap = min(min(abs(a - span[0]), abs(a - span[1])) for span in spans for a in anchors)
             out[i] = 0.5 + 0.5 * float(np.exp(-gap / 30.0))  # characters: about five words
         return out
-
-    def _hit(self, gid: int, score: float, features: Sequence[float]) -> Hit:
-        place = self._hit_places[gid] if self.index.n_sentences <= EXACT_LIMIT else self._place(gid)
-        return Hit(gid, *place, score, dict(zip(SIGNALS, features)))
 
     def _place(self, gid: int) -> tuple[str, int]:
         """(article id, index in it) of sentence ``gid``, looked up (above ``EXACT_LIMIT``)."""

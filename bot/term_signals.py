@@ -64,10 +64,8 @@ class TermArrays:
             stacked.append(names[k] if k < len(names) else none)
             stacked.append(found_pairs[k] if k < len(found_pairs) else none)
         found = np.array(stacked).reshape(slots, 5, self._n)
-        weights = np.zeros((slots, 5, 1))
-        weights[:len(idf), :3, 0] = np.fromiter(idf.values(), np.float64, len(idf))[:, None]
-        weights[:, 3:, 0] = 1.0
-        out = np.where(found[:, :, rows], weights, 0.0).sum(axis=0)
+        weights = np.array([[w, w, w, 1.0, 1.0] for w in idf.values()] + [[0.0, 0.0, 0.0, 1.0, 1.0]] * (slots - len(idf)))
+        out = np.where(found[:, :, rows], weights[:, :, None], 0.0).sum(axis=0)
         out /= np.array([[total], [total], [total], [len(names) or 1], [len(found_pairs) or 1]], dtype=np.float64)
         if not names:
             out[3] = 1.0
