@@ -136,30 +136,39 @@ def encode_with_tokens(model, texts: Sequence[str], batch_size: int = 64
 
 
 _SPECIALS = frozenset(("[CLS]", "[SEP]", "[PAD]"))
+CONTENT, PUNCTUATION, SPECIAL = 0, 1, 2  # what a word piece is, for content_keep
 
 
 def content_keep(pieces: Sequence[str]) -> list[int]:
     """Which word pieces carry content: no [CLS], [SEP], padding or punctuation-only pieces (all
     non-special ones for a text of punctuation only; the first piece for an empty one)."""
-    keep = [i for i, piece in enumerate(pieces) if piece not in _SPECIALS and not _punctuation_only(piece)]
-    return keep or [i for i, piece in enumerate(pieces) if piece not in _SPECIALS] or [0]
+    return keep_of_kinds([piece_kind(piece) for piece in pieces])
+
+
+def keep_of_kinds(kinds: Sequence[int]) -> list[int]:
+    """:func:`content_keep` from the pieces' :func:`piece_kind` (the ONNX route knows them by piece id)."""
+    keep = [i for i, kind in enumerate(kinds) if kind == CONTENT]
+    return keep or [i for i, kind in enumerate(kinds) if kind != SPECIAL] or [0]
 
 
 @functools.lru_cache(maxsize=1 << 16)
-def _punctuation_only(piece: str) -> bool:
-    """``_PUNCT`` matches ``piece``, kept per piece: the model's vocabulary is ~30,000 pieces, and every
-    question and sentence asks again about the same few."""
-    return _PUNCT.match(piece) is not None
+def piece_kind(piece: str) -> int:
+    """SPECIAL, PUNCTUATION (only ``\\W`` characters) or CONTENT; kept per piece: the model's vocabulary
+    is ~30,000 pieces, and every question and sentence asks again about the same few."""
+    return SPECIAL if piece in _SPECIALS else PUNCTUATION if _PUNCT.match(piece) else CONTENT
 
 
 def content_tokens(pieces: Sequence[str], ids: Sequence[int], mat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Unit-length token vectors without [CLS], [SEP], padding and punctuation-only word pieces, with
-    the kept pieces' ids (shared by the sentence-transformers and ONNX routes, so both agree).
+    the kept pieces' ids (shared by the sentence-transformers and ONNX routes, so both agree)."""
+    return kept_tokens(content_keep(pieces), ids, mat)
 
-    Kept pieces that form one run (the usual case: [CLS], [SEP] and a closing "?" dropped) are taken
-    as a slice, not gathered; the norm is ``np.linalg.norm(mat, axis=1, keepdims=True)``'s own formula
-    (square, ``add.reduce`` along the row, square root) without its argument handling: same numbers."""
-    keep = content_keep(pieces)
+
+def kept_tokens(keep: list[int], ids: Sequence[int], mat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows ``keep`` of ``mat`` at unit length, and their ids. Kept pieces that form one run (the
+    usual case: [CLS], [SEP] and a closing "?" dropped) are taken as a slice, not gathered; the norm is
+    ``np.linalg.norm(mat, axis=1, keepdims=True)``'s own formula (square, ``add.reduce`` along the row,
+    square root) without its argument handling: same numbers."""
     rows = slice(keep[0], keep[-1] + 1) if keep[-1] - keep[0] + 1 == len(keep) else keep
     mat = np.asarray(mat[rows], dtype=np.float32)
     norms = np.sqrt(np.add.reduce(mat * mat, axis=1, keepdims=True))
