@@ -163,7 +163,7 @@ class Retriever:
         if ix.n_sentences <= EXACT_LIMIT:  # a sentence's best chunk (the 0 slot only if a sentence has none)
             every_chunk, chunks_of_each = self._chunks_of_each
             scores = chunk if every_chunk else np.append(chunk, np.float32(0.0))
-            np.max(scores[chunks_of_each[pick]], axis=1, out=out[:, 1])
+            np.maximum.reduce(scores[chunks_of_each[pick]], axis=1, out=out[:, 1])  # np.max, no wrapper
         else:
             out[:, 1] = max_of_rows(ix.sentence_chunks.offsets, ix.sentence_chunks.values, candidates, chunk)
         bm25_all = self.lexical.scores(query.terms)
