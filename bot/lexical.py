@@ -220,12 +220,13 @@ class LexicalIndex:
         last = self._last  # one entry: candidate generation and the features ask for the same query
         if last is not None and last[0] == known:
             return last[1]
-        # bm25s' get_scores sums each term's column with np.add.at; a term's column holds each sentence
-        # at most once, so a fancy-indexed += adds the same float32 values in the same order, ~10x faster
+        # one term's column at a time, each holding a sentence at most once: every sentence gets the same
+        # float32 additions in the same order as bm25s' get_scores (numpy 2's np.add.at fast path is ~2x
+        # a fancy-indexed +=, which reads, adds and writes back in three operations)
         scores = np.zeros(self.size, dtype=np.float32)
         for term in known:
             _, rows, values = self._term(term)
-            scores[rows] += values
+            np.add.at(scores, rows, values)
         scores.setflags(write=False)
         self._last = (known, scores)
         return scores
