@@ -91,6 +91,8 @@ class TermArrays:
 
     def _learn_pairs(self, pairs: set[tuple[str, str]]) -> None:
         missing = [p for p in pairs if p not in self._pairs]
+        if not missing:
+            return
         if len(self._pairs) + len(missing) > KEPT_TERMS:
             self._pairs.clear()
             missing = list(pairs)
