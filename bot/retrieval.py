@@ -181,7 +181,8 @@ class Retriever:
         if with_kind and query.kind:
             out[:, 6] = self._kind_signal(query, candidates)
         if self.tokens is not None and query.tokens is not None:
-            out[:, 9] = self.tokens.maxsim(query.tokens, None if isinstance(pick, slice) else candidates, query.token_ids)
+            every = isinstance(pick, slice)
+            out[:, 9] = self.tokens.maxsim(query.tokens, None if every else candidates, query.token_ids)
         return out
 
     def _signals_of(self, query: Query, g: int, idf: dict[str, float], total: float,
@@ -247,8 +248,8 @@ class Retriever:
     def _small_signals(self, query: Query, candidates: np.ndarray | slice, idf: dict[str, float], total: float,
                        pairs: set[tuple[str, str]]) -> np.ndarray | None:
         """Up to ``EXACT_LIMIT``: coverage, window, paragraph, entity and bigram from per-term arrays
-        over every sentence (``bot.term_signals``), the same numbers as the loop in :meth:`features`
-        (``candidates`` a slice: every sentence, in order)."""
+        over every sentence (``bot.term_signals``), the numbers of :meth:`_signals_of` (``candidates`` a
+        slice: every sentence, in order)."""
         if self.index.n_sentences > EXACT_LIMIT:
             return None
         if self._term_arrays is None:
@@ -287,8 +288,8 @@ class Retriever:
 
     def _large_signals(self, query: Query, candidates: np.ndarray, idf: dict[str, float], total: float,
                        pairs: set[tuple[str, str]]) -> np.ndarray | None:
-        """Above ``EXACT_LIMIT``: coverage, window, paragraph, entity and bigram exactly as the loop in
-        :meth:`features` computes them, for all candidates at once (``term_signals.candidate_signals``);
+        """Above ``EXACT_LIMIT``: coverage, window, paragraph, entity and bigram exactly as
+        :meth:`_signals_of` defines them, for all candidates at once (``term_signals.candidate_signals``);
         None when the paragraphs are not runs of sentences."""
         ix = self.index
         runs = ix.paragraph_runs if ix.n_sentences > EXACT_LIMIT and len(candidates) else None

@@ -64,7 +64,8 @@ class TermArrays:
             stacked.append(names[k] if k < len(names) else none)
             stacked.append(found_pairs[k] if k < len(found_pairs) else none)
         found = np.array(stacked).reshape(slots, 5, self._n)
-        weights = np.array([[w, w, w, 1.0, 1.0] for w in idf.values()] + [[0.0, 0.0, 0.0, 1.0, 1.0]] * (slots - len(idf)))
+        weights = np.array([[w, w, w, 1.0, 1.0] for w in idf.values()]
+                           + [[0.0, 0.0, 0.0, 1.0, 1.0]] * (slots - len(idf)))
         out = np.where(found[:, :, rows], weights[:, :, None], 0.0).sum(axis=0)
         out /= np.array([[total], [total], [total], [len(names) or 1], [len(found_pairs) or 1]], dtype=np.float64)
         if not names:
@@ -105,7 +106,7 @@ def candidate_signals(lexical: LexicalIndex, runs: tuple[np.ndarray, np.ndarray,
                       idf: dict[str, float], total: float, entities: Sequence[str],
                       pairs: set[tuple[str, str]]) -> np.ndarray:
     """Above ``retrieval.EXACT_LIMIT``: rows coverage, window, paragraph, entity and bigram of the candidate
-    sentences, exactly as the per-sentence loop in ``Retriever.features`` computes them, from the lexical
+    sentences, exactly as ``Retriever._signals_of`` defines them, from the lexical
     index's term arrays (candidates are new sentences every query; building their term sets one by one
     took most of a query's time at a million sentences). ``runs``: ``CorpusIndex.paragraph_runs``, each
     paragraph a run of consecutive sentences. Same sums in the same order, so the same numbers."""
