@@ -58,8 +58,8 @@ def scores_of(vectors: np.ndarray, owner: np.ndarray, ids: np.ndarray, vector: n
 def max_by_owner(scores: np.ndarray, owner: np.ndarray, size: int, one_each: bool = False) -> np.ndarray:
     """Best window score per owner (sentence or chunk); owners with no vector score 0. ``one_each``:
     ``owner`` is ``arange(size)``, so the scores are their own maxima (no ``np.maximum.at``)."""
-    if one_each:
-        out = np.maximum(scores, -1.0, dtype=np.float32)
+    if one_each:  # a score under -1 is under -0.5 as well: zeroed below either way, so no floor at -1
+        out = np.array(scores, dtype=np.float32)
     else:
         out = np.full(size, -1.0, dtype=np.float32)
         np.maximum.at(out, owner, scores)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .token_match import content_tokens
+from .token_match import content_keep, keep_of_kinds, kept_tokens, piece_kind
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +109,7 @@ class OnnxEncoder:
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.enable_truncation(MAX_LENGTH)  # the file ships 128/fixed padding; the model uses 256
         self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+        self._kinds: dict[int, int] = {}  # piece id -> token_match.piece_kind of its piece, see _content_rows
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         """Unit vectors only (see :meth:`run`)."""
@@ -142,8 +143,22 @@ class OnnxEncoder:
             out[rows] = result[0]
             if tokens:
                 for j, i in enumerate(rows):
-                    mats[i], ids[i] = content_tokens(encodings[i].tokens, encodings[i].ids, result[1][j])
+                    piece_ids = encodings[i].ids
+                    mats[i], ids[i] = kept_tokens(self._content_rows(encodings[i], piece_ids), piece_ids, result[1][j])
         return (out, mats, ids) if tokens else out
+
+    def _content_rows(self, encoding, piece_ids: list[int]) -> list[int]:
+        """``token_match.content_keep(encoding.tokens)`` from the piece ids: each id's kind is found once
+        from its vocabulary entry (``id_to_token``, the very string ``Encoding.tokens`` holds) and kept,
+        so a question builds no piece strings and tests none again."""
+        kinds = self._kinds
+        if not all(i in kinds for i in piece_ids):
+            for i in piece_ids:
+                piece = self.tokenizer.id_to_token(i)
+                if piece is None:  # not in the vocabulary (cannot happen with WordPiece): ask the pieces
+                    return content_keep(encoding.tokens)
+                kinds[i] = piece_kind(piece)
+        return keep_of_kinds([kinds[i] for i in piece_ids])
 
 
 def load_onnx(onnx_path: Path, model_dir: Path) -> OnnxEncoder | None:

@@ -15,17 +15,18 @@ from functools import cached_property
 import numpy as np
 
 from . import answer_types
-from .arrays import flat_ranges, max_by_owner, max_of_rows, padded_rows, scores_of
+from .arrays import max_by_owner, max_of_rows, padded_rows, scores_of
 from .embedding import Encoder
 from .lexical import LazyRows, LexicalIndex, entity_terms, term_pairs, term_positions, terms, words
 from .store import CorpusIndex
-from .term_signals import TermArrays
+from .term_signals import TermArrays, candidate_signals
 from .token_match import TokenMatrix
 
 EXACT_LIMIT = 20_000  # sentences; below it every sentence is scored, above it candidates come from the indexes
 LAZY_ROWS = 1 << 13  # per-sentence rows kept above EXACT_LIMIT (candidates change with every question)
 DENSE_CANDIDATES, CHUNK_CANDIDATES, LEXICAL_CANDIDATES = 200, 50, 200  # per query, above EXACT_LIMIT
 SIGNALS = ("dense", "context", "bm25", "coverage", "window", "paragraph", "type", "entity", "bigram", "maxsim")
+_LEXICAL = np.array([SIGNALS.index(name) for name in ("coverage", "window", "paragraph", "entity", "bigram")])
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,8 @@ class Retriever:
         self.sentence_terms = LazyRows(n, lambda g: frozenset(lex.terms_of(g)), keep)
         self.sentence_bigrams = LazyRows(n, lambda g: frozenset(itertools.pairwise(lex.terms_of(g))), keep)
         self._kinds: dict[str, LazyRows] = {}
-        self._term_positions = LazyRows(n, lambda g: term_positions(texts[g]), keep)
+        self._kind_holders: dict[str, list[tuple[int, int, list]]] = {}  # exact route: sentences with spans
+        self._term_positions = LazyRows(n, lambda g: term_positions(texts[g]), keep)  # (offset, term) per word
         self._texts = texts
         self.paragraph_key = LazyRows(n, lambda g: (int(index.sentence_article[g]), index.sentence(g)[1].paragraph),
                                       keep)
@@ -132,55 +134,68 @@ class Retriever:
     def rank_fused(self, queries: Sequence[tuple[Query, float]], k: int = 10) -> list[Hit]:
         """Rank by the weighted mean score of several phrasings of one question (a follow-up as
         typed and as resolved); signals reported are the first query's."""
-        candidates = (np.arange(self.index.n_sentences) if self.index.n_sentences <= EXACT_LIMIT  # all of them
+        exact = self.index.n_sentences <= EXACT_LIMIT
+        candidates = (self._every if exact  # all of them
                       else np.unique(np.concatenate([self._candidates(q) for q, _ in queries])))
         if len(candidates) == 0:
             return []
-        prune = self.index.n_sentences > EXACT_LIMIT and len(candidates) > k  # large corpora: see _pruned_kinds
+        prune = not exact and len(candidates) > k  # large corpora: see _pruned_kinds
         rows = [self.features(query, candidates, with_kind=not prune) for query, _ in queries]
         if prune:
             self._pruned_kinds(queries, candidates, rows, k)
         first, vector = rows[0], self.weights.vector()
         scores = sum(weight * (row @ vector) for row, (_, weight) in zip(rows, queries)) / sum(w for _, w in queries)
         order = np.argsort(-scores, kind="stable")[:k]
-        return [self._hit(g, score, signals) for g, score, signals in
-                zip(candidates[order].tolist(), scores[order].tolist(), first[order].tolist())]
+        ids = order.tolist() if exact else candidates[order].tolist()  # exact: candidate i is sentence i
+        places = self._hit_places if exact else {g: self._place(g) for g in ids}
+        return [Hit(g, *places[g], score, dict(zip(SIGNALS, signals)))
+                for g, score, signals in zip(ids, scores[order].tolist(), first[order].tolist())]
 
     def features(self, query: Query, candidates: np.ndarray, with_kind: bool = True) -> np.ndarray:
-        """One row of ``SIGNALS`` per candidate sentence, each roughly in [0, 1] (``type`` left 0
-        without ``with_kind``)."""
+        """One row of ``SIGNALS`` per candidate sentence, each roughly in [0, 1] (``type`` left 0 without
+        ``with_kind``), written column by column into one float32 array (each float64 value rounded once,
+        as ``column_stack(...).astype`` did); given ``_every`` the columns skip the identity gathers."""
         ix = self.index
-        dense = self._dense_scores(query, candidates)
+        pick = slice(None) if candidates is self._every else candidates
+        out = np.zeros((len(candidates), len(SIGNALS)), dtype=np.float32)
+        out[:, 0] = self._dense_scores(query, candidates)[pick]
         chunk = self._chunk_scores(query, candidates)
-        if ix.n_sentences <= EXACT_LIMIT:  # a sentence's best chunk
-            context = np.append(chunk, 0.0)[self._chunks_of_each[candidates]].max(axis=1)
+        if ix.n_sentences <= EXACT_LIMIT:  # a sentence's best chunk (the 0 slot only if a sentence has none)
+            every_chunk, chunks_of_each = self._chunks_of_each
+            scores = chunk if every_chunk else np.append(chunk, np.float32(0.0))
+            np.maximum.reduce(scores[chunks_of_each[pick]], axis=1, out=out[:, 1])  # np.max, no wrapper
         else:
-            context = max_of_rows(ix.sentence_chunks.offsets, ix.sentence_chunks.values, candidates, chunk)
+            out[:, 1] = max_of_rows(ix.sentence_chunks.offsets, ix.sentence_chunks.values, candidates, chunk)
         bm25_all = self.lexical.scores(query.terms)
         top = float(bm25_all.max()) if len(bm25_all) else 0.0
-        bm25 = bm25_all[candidates] / top if top > 0 else np.zeros(len(candidates))
+        if top > 0:  # float32 / float, written straight into the column (else it stays 0)
+            np.divide(bm25_all[pick], top, out=out[:, 2])
         idf = {t: self.lexical.idf(t) for t in query.terms}
         total = sum(idf.values()) or 1.0
         pairs = query.pairs if query.pairs is not None else term_pairs(terms(query.text))
-        found = (self._small_signals(query, candidates, idf, total, pairs)
-                 or self._large_signals(query, candidates, idf, total, pairs))
-        coverage, window, paragraph, entity, bigram = found if found is not None else ([], [], [], [], [])
-        for g in candidates if found is None else ():  # large corpora whose paragraphs are not runs
-            own = self.sentence_terms[g]
-            near = own | self._neighbour_terms(int(g))
-            para = self.paragraph_terms[self.paragraph_key[g]]
-            coverage.append(sum(w for t, w in idf.items() if t in own) / total)
-            window.append(sum(w for t, w in idf.items() if t in near) / total)
-            paragraph.append(sum(w for t, w in idf.items() if t in para) / total)
+        found = self._small_signals(query, pick, idf, total, pairs)
+        found = self._large_signals(query, candidates, idf, total, pairs) if found is None else found
+        if found is None:  # large corpora whose paragraphs are not runs
+            found = np.array([self._signals_of(query, int(g), idf, total, pairs) for g in candidates]).reshape(-1, 5).T
+        out[:, _LEXICAL] = found.T  # coverage, window, paragraph, entity, bigram: (5, candidates) from every path
+        if with_kind and query.kind:
+            out[:, 6] = self._kind_signal(query, candidates)
+        if self.tokens is not None and query.tokens is not None:
+            every = isinstance(pick, slice)
+            out[:, 9] = self.tokens.maxsim(query.tokens, None if every else candidates, query.token_ids)
+        return out
+
+    def _signals_of(self, query: Query, g: int, idf: dict[str, float], total: float,
+                    pairs: frozenset[tuple[str, str]]) -> list[float]:
+        """Coverage, window, paragraph, entity and bigram of sentence ``g`` as defined (``term_signals``)."""
+        own = self.sentence_terms[g]
+        near = own | self._neighbour_terms(g)
+        para = self.paragraph_terms[self.paragraph_key[g]]
+        return [sum(w for t, w in idf.items() if t in found) / total for found in (own, near, para)] + [
             # names and numbers of the question in the sentence itself (1 when it names none)
-            entity.append(sum(t in own for t in query.entities) / len(query.entities) if query.entities else 1.0)
+            sum(t in own for t in query.entities) / len(query.entities) if query.entities else 1.0,
             # consecutive question terms found consecutive in the sentence ("mostly inland", "16 yard")
-            bigram.append(len(pairs & self.sentence_bigrams[g]) / len(pairs) if pairs else 0.0)
-        kind = self._kind_signal(query, candidates) if with_kind else np.zeros(len(candidates))
-        maxsim = (self.tokens.maxsim(query.tokens, candidates, query.token_ids) if self.tokens is not None and query.tokens is not None
-                  else np.zeros(len(candidates), dtype=np.float32))
-        return np.column_stack([dense[candidates], context, bm25, coverage, window, paragraph, kind, entity,
-                                bigram, maxsim]).astype(np.float32)
+            len(pairs & self.sentence_bigrams[g]) / len(pairs) if pairs else 0.0]
 
     def neighbour(self, gid: int, step: int) -> Hit | None:
         """The sentence ``step`` places from ``gid`` in the same article, as an unscored hit."""
@@ -188,7 +203,8 @@ class Retriever:
         if not 0 <= other < self.index.n_sentences or \
                 self.index.sentence_article[other] != self.index.sentence_article[gid]:
             return None
-        return self._hit(other, 0.0, [0.0] * len(SIGNALS))
+        place = self._hit_places[other] if self.index.n_sentences <= EXACT_LIMIT else self._place(other)
+        return Hit(other, *place, 0.0, dict(zip(SIGNALS, [0.0] * len(SIGNALS))))
 
     # ------------------------------------------------------------ internals
     def _candidates(self, query: Query) -> np.ndarray:
@@ -229,23 +245,33 @@ class Retriever:
         wanted = np.unique(ix.sentence_chunks.rows(candidates))
         return scores_of(ix.chunk_vectors, ix.chunk_owner, wanted, query.vector, len(ix.chunks))
 
-    def _small_signals(self, query: Query, candidates: np.ndarray, idf: dict[str, float], total: float,
-                       pairs: set[tuple[str, str]]) -> tuple[np.ndarray, ...] | None:
+    def _small_signals(self, query: Query, candidates: np.ndarray | slice, idf: dict[str, float], total: float,
+                       pairs: set[tuple[str, str]]) -> np.ndarray | None:
         """Up to ``EXACT_LIMIT``: coverage, window, paragraph, entity and bigram from per-term arrays
-        over every sentence (``bot.term_signals``), the same numbers as the loop in :meth:`features`."""
+        over every sentence (``bot.term_signals``), the numbers of :meth:`_signals_of` (``candidates`` a
+        slice: every sentence, in order)."""
         if self.index.n_sentences > EXACT_LIMIT:
             return None
         if self._term_arrays is None:
             self._term_arrays = TermArrays(self.lexical, [self.paragraph_key[g] for g in range(self.index.n_sentences)])
-        return self._term_arrays.signals(idf, total, query.entities, pairs, np.asarray(candidates, dtype=np.int64))
+        rows = candidates if isinstance(candidates, slice) else np.asarray(candidates, dtype=np.int64)
+        return self._term_arrays.signals(idf, total, query.entities, pairs, rows)
 
     @cached_property
-    def _chunks_of_each(self) -> np.ndarray:
+    def _chunks_of_each(self) -> tuple[bool, np.ndarray]:
         """Up to ``EXACT_LIMIT``: the chunks holding each sentence as padded rows (``arrays.padded_rows``),
-        so a sentence's best chunk score is one gather and one row maximum (same numbers as ``max_of_rows``,
-        which costs ten array operations a question)."""
-        ragged = self.index.sentence_chunks
-        return padded_rows(ragged.offsets, ragged.values, self.index.n_sentences, len(self.index.chunks))
+        so a sentence's best chunk score is one gather and one row maximum (same numbers as ``max_of_rows``);
+        and whether every sentence is in a chunk (then no row points at the default slot past the end)."""
+        ragged, chunks = self.index.sentence_chunks, len(self.index.chunks)
+        padded = padded_rows(ragged.offsets, ragged.values, self.index.n_sentences, chunks)
+        return not bool((padded == chunks).any()), padded
+
+    @cached_property
+    def _every(self) -> np.ndarray:
+        """Every sentence id in order, read-only: the exact route's candidates, known by identity."""
+        every = np.arange(self.index.n_sentences)
+        every.flags.writeable = False
+        return every
 
     @cached_property
     def _hit_places(self) -> list[tuple[str, int]]:
@@ -261,38 +287,15 @@ class Retriever:
                 bool(np.array_equal(ix.chunk_owner, np.arange(len(ix.chunks)))))
 
     def _large_signals(self, query: Query, candidates: np.ndarray, idf: dict[str, float], total: float,
-                       pairs: set[tuple[str, str]]) -> tuple[np.ndarray, ...] | None:
-        """Above ``EXACT_LIMIT``: coverage, window, paragraph, entity and bigram exactly as the loop in
-        :meth:`features` computes them, for all candidates at once from the lexical index's term arrays
-        (candidates are new sentences every query; building their term sets one by one took most of a
-        query's time at a million sentences). Same sums in the same order, so the same numbers."""
+                       pairs: set[tuple[str, str]]) -> np.ndarray | None:
+        """Above ``EXACT_LIMIT``: coverage, window, paragraph, entity and bigram exactly as
+        :meth:`_signals_of` defines them, for all candidates at once (``term_signals.candidate_signals``);
+        None when the paragraphs are not runs of sentences."""
         ix = self.index
         runs = ix.paragraph_runs if ix.n_sentences > EXACT_LIMIT and len(candidates) else None
         if runs is None:
             return None
-        run, starts, ends = runs
-        first, last = starts[run[candidates]], ends[run[candidates]]
-        counts = last - first
-        block = np.cumsum(counts) - counts  # where each candidate's paragraph starts in ``rows``
-        rows = flat_ranges(first, last)
-        names = list(idf)
-        present = self.lexical.presence(rows, names)
-        at = block + candidates - first
-        own, near = present[at], present[at].copy()
-        for step, inside in ((-1, candidates - 1 >= first), (1, candidates + 1 < last)):
-            near[inside] |= present[at[inside] + step]  # the neighbours in the same paragraph
-        para = np.logical_or.reduceat(present, block, axis=0)
-
-        def share(found: np.ndarray) -> np.ndarray:
-            out = np.zeros(len(candidates))
-            for j, name in enumerate(names):
-                out = out + np.where(found[:, j], idf[name], 0.0)
-            return out / total
-
-        entity = (self.lexical.presence(candidates, query.entities).sum(axis=1) / len(query.entities)
-                  if query.entities else np.ones(len(candidates)))
-        bigram = self.lexical.pair_counts(candidates, pairs) / len(pairs) if pairs else np.zeros(len(candidates))
-        return share(own), share(near), share(para), entity, bigram
+        return candidate_signals(self.lexical, runs, candidates, idf, total, query.entities, pairs)
 
     def _pruned_kinds(self, queries: Sequence[tuple[Query, float]], candidates: np.ndarray,
                       rows: list[np.ndarray], k: int) -> None:
@@ -344,6 +347,7 @@ class Retriever:
         if query.kind not in self._kinds:  # spans per sentence, found on a sentence's first use and kept
             if len(self._kinds) >= 16:  # "named:<noun>" kinds are open-ended: keep the cache bounded
                 self._kinds.clear()
+                self._kind_holders.clear()
             self._kinds[query.kind] = LazyRows(len(self._texts), lambda g, kind=query.kind, texts=self._texts: [
                 (answer_types.span_words(texts[g], span, kind), span) for span in answer_types.spans(texts[g], kind)],
                 self._keep)
@@ -351,11 +355,18 @@ class Retriever:
         asked = set(words(query.text))
         wanted = set(query.terms)
         out = np.zeros(len(candidates), dtype=np.float32)
-        for i, g in enumerate(candidates):
-            spans = [span for own, span in per_sentence[g] if answer_types.is_new(own, asked)]
+        if candidates is self._every:  # exact route: only the sentences holding a span of the kind, found once
+            if query.kind not in self._kind_holders:
+                self._kind_holders[query.kind] = [(g, g, rows) for g in range(len(per_sentence))
+                                                  if (rows := per_sentence[g])]
+            held = self._kind_holders[query.kind]
+        else:
+            held = ((i, int(g), per_sentence[g]) for i, g in enumerate(candidates))
+        for i, g, rows in held:
+            spans = [span for own, span in rows if answer_types.is_new(own, asked)]
             if not spans:
                 continue
-            anchors = [start for start, term in self._positions(int(g)) if term in wanted]
+            anchors = [start for start, term in self._term_positions[g] if term in wanted]
             if not anchors:
                 out[i] = 0.5
                 continue
@@ -363,17 +374,10 @@ class Retriever:
             out[i] = 0.5 + 0.5 * float(np.exp(-gap / 30.0))  # characters: about five words
         return out
 
-    def _positions(self, g: int) -> list[tuple[int, str]]:
-        """(character offset, stemmed term) of every content word of sentence ``g``, kept once found."""
-        return self._term_positions[g]
-
-    def _hit(self, gid: int, score: float, features: Sequence[float]) -> Hit:
-        if self.index.n_sentences <= EXACT_LIMIT:
-            article_id, index = self._hit_places[gid]
-        else:
-            article, sentence = self.index.sentence(gid)
-            article_id, index = article.id, sentence.index
-        return Hit(gid, article_id, index, score, dict(zip(SIGNALS, features)))
+    def _place(self, gid: int) -> tuple[str, int]:
+        """(article id, index in it) of sentence ``gid``, looked up (above ``EXACT_LIMIT``)."""
+        article, sentence = self.index.sentence(gid)
+        return article.id, sentence.index
 
 
 class _ParagraphTerms:

@@ -60,10 +60,12 @@ def sibling_map(texts: Iterable[str]) -> dict[str, frozenset[str]]:
     return {k: frozenset(v) for k, v in out.items()}
 
 
-def rivalled(entities: Iterable[str], text: str, siblings: dict[str, frozenset[str]]) -> bool:
+def rivalled(entities: Sequence[str], text: str, siblings: dict[str, frozenset[str]]) -> bool:
     """True when the sentence names a sibling of one of the question's names but not that name, and
     no pronoun in it can point back to the name from an earlier sentence ("Edison hired him" may well
     be about Tesla; "Liaoning has invested … in its …" is about Liaoning)."""
+    if not any(siblings.get(e) for e in entities):  # most names have no sibling: nothing can be a rival
+        return False
     positions = term_positions(text)
     own = {t for _, t in positions}
     rivals = [start for start, t in positions if text[start].isupper()  # a name, not "electric"

@@ -8,6 +8,7 @@ answer sentence first far more often than the pooled cosine (see docs/quality.md
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -74,28 +75,40 @@ class TokenMatrix:
         """The weight of a piece no sentence has: that of the rarest possible piece."""
         return float(np.log((len(self) + 1) / 0.5)) ** 2
 
+    @cached_property
+    def _idf_list(self) -> list[float]:
+        """``idf`` as Python floats (float32 values, exact in a double): a question's few pieces are
+        looked up in a list, not as numpy scalars."""
+        return self.idf.tolist()
+
+    @cached_property
+    def _starts(self) -> np.ndarray:
+        return self.offsets[:-1]
+
     def weights(self, query_ids: np.ndarray | None, n_tokens: int) -> np.ndarray:
         """Per-question-token weights summing to 1 (uniform without ids or when every weight is 0);
         pieces unseen in the corpus weigh as much as the rarest possible piece."""
         if query_ids is None or len(query_ids) != n_tokens:
             return np.full(n_tokens, 1.0 / max(n_tokens, 1), np.float32)
-        table, top = self.idf, self._unseen_weight
+        table, top = self._idf_list, self._unseen_weight
         size = len(table)  # a question has a few pieces: a list beats five array operations here
         w = np.array([table[i] if i < size else top for i in np.asarray(query_ids).tolist()], np.float32)
         total = float(w.sum())
         return w / total if total > 0 else np.full(n_tokens, 1.0 / max(n_tokens, 1), np.float32)
 
-    def maxsim(self, query_tokens: np.ndarray, rows: np.ndarray, query_ids: np.ndarray | None = None) -> np.ndarray:
-        """IDF-weighted mean over query tokens of the best cosine within each sentence in ``rows``."""
-        out = np.zeros(len(rows), dtype=np.float32)
+    def maxsim(self, query_tokens: np.ndarray, rows: np.ndarray | None,
+               query_ids: np.ndarray | None = None) -> np.ndarray:
+        """IDF-weighted mean over query tokens of the best cosine within each sentence in ``rows``
+        (None: every sentence, in order, with no gather)."""
         if len(query_tokens) == 0:
-            return out
+            return np.zeros(len(self) if rows is None else len(rows), dtype=np.float32)
         q = np.asarray(query_tokens, dtype=np.float32)  # no copy: question tokens come as float32
         w = self.weights(query_ids, len(q))
         if self.vectors.shape[0] <= DENSE_ROWS:  # small index: one product over every token, then per sentence
-            best = np.maximum.reduceat(self._float32 @ q.T, self.offsets[:-1], axis=0) @ w
-            return best[np.asarray(rows, np.int64)].astype(np.float32)
-        for i, g in enumerate(rows):
+            best = np.maximum.reduceat(self._float32 @ q.T, self._starts, axis=0) @ w  # float32 @ float32
+            return best if rows is None else best[np.asarray(rows, np.int64)]
+        out = np.zeros(len(self) if rows is None else len(rows), dtype=np.float32)
+        for i, g in enumerate(range(len(self)) if rows is None else rows):
             start, end = self.offsets[g], self.offsets[g + 1]
             if end > start:
                 out[i] = float((q @ self.vectors[start:end].astype(np.float32).T).max(axis=1) @ w)
@@ -122,20 +135,44 @@ def encode_with_tokens(model, texts: Sequence[str], batch_size: int = 64
     return np.vstack(vectors).astype(np.float32), tokens, ids
 
 
+_SPECIALS = frozenset(("[CLS]", "[SEP]", "[PAD]"))
+CONTENT, PUNCTUATION, SPECIAL = 0, 1, 2  # what a word piece is, for content_keep
+
+
 def content_keep(pieces: Sequence[str]) -> list[int]:
     """Which word pieces carry content: no [CLS], [SEP], padding or punctuation-only pieces (all
     non-special ones for a text of punctuation only; the first piece for an empty one)."""
-    specials = ("[CLS]", "[SEP]", "[PAD]")
-    keep = [i for i, piece in enumerate(pieces) if piece not in specials and not _PUNCT.match(piece)]
-    return keep or [i for i, piece in enumerate(pieces) if piece not in specials] or [0]
+    return keep_of_kinds([piece_kind(piece) for piece in pieces])
+
+
+def keep_of_kinds(kinds: Sequence[int]) -> list[int]:
+    """:func:`content_keep` from the pieces' :func:`piece_kind` (the ONNX route knows them by piece id)."""
+    keep = [i for i, kind in enumerate(kinds) if kind == CONTENT]
+    return keep or [i for i, kind in enumerate(kinds) if kind != SPECIAL] or [0]
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def piece_kind(piece: str) -> int:
+    """SPECIAL, PUNCTUATION (only ``\\W`` characters) or CONTENT; kept per piece: the model's vocabulary
+    is ~30,000 pieces, and every question and sentence asks again about the same few."""
+    return SPECIAL if piece in _SPECIALS else PUNCTUATION if _PUNCT.match(piece) else CONTENT
 
 
 def content_tokens(pieces: Sequence[str], ids: Sequence[int], mat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Unit-length token vectors without [CLS], [SEP], padding and punctuation-only word pieces, with
     the kept pieces' ids (shared by the sentence-transformers and ONNX routes, so both agree)."""
-    keep = content_keep(pieces)
-    mat = np.asarray(mat[keep], dtype=np.float32)
-    return mat / np.maximum(np.linalg.norm(mat, axis=1, keepdims=True), 1e-12), np.asarray(ids, np.int32)[keep]
+    return kept_tokens(content_keep(pieces), ids, mat)
+
+
+def kept_tokens(keep: list[int], ids: Sequence[int], mat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows ``keep`` of ``mat`` at unit length, and their ids. Kept pieces that form one run (the
+    usual case: [CLS], [SEP] and a closing "?" dropped) are taken as a slice, not gathered; the norm is
+    ``np.linalg.norm(mat, axis=1, keepdims=True)``'s own formula (square, ``add.reduce`` along the row,
+    square root) without its argument handling: same numbers."""
+    rows = slice(keep[0], keep[-1] + 1) if keep[-1] - keep[0] + 1 == len(keep) else keep
+    mat = np.asarray(mat[rows], dtype=np.float32)
+    norms = np.sqrt(np.add.reduce(mat * mat, axis=1, keepdims=True))
+    return mat / np.maximum(norms, 1e-12), np.asarray(ids, np.int32)[rows]
 
 
 DENSE_ROWS = 50_000  # token rows up to which one float32 copy (<= 77 MB) serves every question at once

@@ -115,3 +115,19 @@ def test_onnx_token_vectors_match_sentence_transformers(encoder, onnx_encoder):
         assert ours.shape == theirs.shape
         assert our_ids.tolist() == their_ids.tolist() and len(our_ids) == len(ours)
         assert np.min(np.sum(ours * theirs, axis=1)) >= 0.999
+
+
+def test_onnx_content_pieces_found_by_id_are_those_found_by_piece(onnx_encoder):
+    """The ONNX route decides which pieces to keep from their ids (each id's kind kept once); that must
+    be ``content_keep`` of the pieces themselves, for every vocabulary entry and for varied texts."""
+    from bot.token_match import content_keep, piece_kind
+
+    tokenizer = onnx_encoder.tokenizer
+    for piece, i in tokenizer.get_vocab(with_added_tokens=True).items():
+        assert tokenizer.id_to_token(i) == piece
+    texts = _varied_texts((BUNDLED_CORPUS / "northeast-china-digital-transformation.md").read_text(encoding="utf-8"))
+    for encoding in tokenizer.encode_batch(texts + ["[CLS] [SEP] [PAD] [UNK] [MASK]", "?!", "_ _"]):
+        ids = encoding.ids
+        assert encoding.tokens == [tokenizer.id_to_token(i) for i in ids]
+        assert onnx_encoder._content_rows(encoding, ids) == content_keep(encoding.tokens)
+        assert all(onnx_encoder._kinds[i] == piece_kind(p) for i, p in zip(ids, encoding.tokens))

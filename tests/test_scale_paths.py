@@ -149,11 +149,12 @@ def _signals_by_definition(r, query, candidates) -> np.ndarray:
 
 
 @pytest.mark.parametrize("which", ["pipeline", "two_articles"])
-@pytest.mark.parametrize("limit", ["small", "large"])
+@pytest.mark.parametrize("limit", ["small", "large", "loop"])
 def test_array_signals_equal_the_per_sentence_definition(request, monkeypatch, which, limit):
     """Small corpora take the lexical signals from per-term arrays over every sentence, large ones from
-    arrays over the candidates; both must give the very numbers of the per-sentence definition, for
-    every sentence and for scattered subsets (neighbours and paragraph-mates that are not candidates)."""
+    arrays over the candidates (or, when paragraphs are not runs, sentence by sentence); all must give
+    the very numbers of the per-sentence definition, for every sentence and for scattered subsets
+    (neighbours and paragraph-mates that are not candidates)."""
     from bot import retrieval
     from bot.retrieval import SIGNALS
 
@@ -162,9 +163,12 @@ def test_array_signals_equal_the_per_sentence_definition(request, monkeypatch, w
     columns = [SIGNALS.index(name) for name in ("coverage", "window", "paragraph", "entity", "bigram")]
     queries = r.prepare(QUESTIONS)
     subsets = [np.arange(n), np.arange(0, n, 3), np.array([n - 1, 0]) if n > 1 else np.arange(n)]
-    if limit == "large":
+    if limit != "small":
         monkeypatch.setattr(retrieval, "EXACT_LIMIT", 0)
+    if limit == "large":
         assert chosen.index.paragraph_runs is not None
+    if limit == "loop":
+        monkeypatch.setitem(chosen.index.__dict__, "paragraph_runs", None)
     for q in queries:
         for c in subsets:
             c = np.sort(c)
@@ -237,3 +241,20 @@ def test_term_arrays_start_afresh_without_losing_what_the_question_needs(pipelin
     monkeypatch.setattr(term_signals, "KEPT_TERMS", 3)  # every question now overflows the cache
     for q, want in zip(queries * 2, expected * 2):
         assert np.array_equal(r.features(q, np.arange(pipeline.index.n_sentences)), want)
+
+
+@pytest.mark.parametrize("which", ["pipeline", "two_articles"])
+def test_features_of_the_exact_candidates_equal_the_gathered_route(request, which):
+    """``Retriever.features`` skips its gathers when given the exact route's own ``_every`` array; the
+    result must be the very bits of the same candidates passed as any other array, and rank_fused's
+    hits those of ranking that array."""
+    chosen = request.getfixturevalue(which)
+    r, n = chosen.retriever, chosen.index.n_sentences
+    for q in r.prepare(QUESTIONS):
+        fast, gathered = r.features(q, r._every), r.features(q, np.arange(n))
+        assert fast.dtype == gathered.dtype == np.float32 and fast.flags.c_contiguous
+        assert fast.tobytes() == gathered.tobytes()
+        ranked = r.rank_fused([(q, 1.0)], 20)
+        order = np.argsort(-(gathered @ r.weights.vector()), kind="stable")[:20]
+        assert [h.sentence for h in ranked] == order.tolist()
+        assert [list(h.signals.values()) for h in ranked] == gathered[order].tolist()

@@ -48,3 +48,31 @@ def test_tokens_file_without_piece_ids_is_recomputed(pipeline, encoder, tmp_path
     assert again.ids.tolist() == first.ids.tolist()
     with np.load(tmp_path / TOKENS_FILE) as data:
         assert "ids" in data.files
+
+
+def test_content_tokens_equal_the_gathered_linalg_definition():
+    """``content_tokens`` slices a run of kept pieces and writes the norm out; both must give the very
+    bits of gathering the kept rows and dividing by ``np.linalg.norm``, for runs and scattered pieces."""
+    from bot.token_match import content_keep, content_tokens
+
+    rng = np.random.default_rng(5)
+    cases = [["[CLS]", "how", "much", "?", "[SEP]"], ["[CLS]", "a", ",", "b", "[SEP]", "[PAD]"],
+             ["[CLS]", "?", "!", "[SEP]"], ["[CLS]", "[SEP]"], ["x"], ["[CLS]", "u", "_", "##s", ".", "[SEP]"]]
+    for pieces in cases:
+        for dtype in (np.float32, np.float16):
+            mat = (rng.normal(size=(len(pieces), 384)) * 3).astype(dtype)
+            ids = list(range(100, 100 + len(pieces)))
+            keep = content_keep(pieces)
+            rows = np.asarray(mat[keep], dtype=np.float32)
+            want = rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+            got, kept = content_tokens(pieces, ids, mat)
+            assert got.tobytes() == want.tobytes() and kept.tolist() == [ids[i] for i in keep]
+
+
+def test_maxsim_of_every_sentence_equals_gathering_them_all(encoder):
+    """``rows=None`` (the exact route: every sentence, no gather) gives the same bits as all the rows."""
+    matrix = _matrix(encoder)
+    _, [tokens], [ids] = encoder.encode_with_tokens(["How much did the bridge cost the council?"])
+    every = matrix.maxsim(tokens, None, ids)
+    assert every.dtype == np.float32
+    assert every.tobytes() == matrix.maxsim(tokens, np.arange(len(SENTENCES)), ids).tobytes()
