@@ -134,12 +134,20 @@ def _typed_span(sentence: str, query: Query) -> tuple[int, int] | None:
         lone_first = span[0] == 0 and " " not in sentence[span[0]:span[1]]
         return lone_first, min((abs(span[0] - a) for a in anchors), default=0)
 
-    best = min(candidates, key=rank)
-    if query.kind == answer_types.DATE:
-        return answer_types.year_only(sentence, best) if answer_types.asks_year(query.text) else best
-    if query.kind == answer_types.AMOUNT and answer_types.asks_how_many(query.text):
-        return answer_types.number_only(sentence, best)
-    return _trim_counted_noun(sentence, best, set(query.terms)) if query.kind == answer_types.AMOUNT else best
+    return _asked_part(sentence, min(candidates, key=rank), query)
+
+
+def _asked_part(sentence: str, span: tuple[int, int], query: Query) -> tuple[int, int]:
+    """The part of the typed span the question asks for: a date's year for "what year", a quantity's
+    number for "how many" (which names what is counted), else a quantity without the trailing words the
+    question already says."""
+    if query.kind == answer_types.DATE and answer_types.asks_year(query.text):
+        return answer_types.year_only(sentence, span)
+    if query.kind != answer_types.AMOUNT:
+        return span
+    if answer_types.asks_how_many(query.text):
+        return answer_types.number_only(sentence, span)
+    return _trim_counted_noun(sentence, span, set(query.terms))
 
 
 @functools.lru_cache(maxsize=1024)

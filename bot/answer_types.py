@@ -36,9 +36,10 @@ _PERCENT_RE = re.compile(rf"(?:about |around |nearly |almost |over |more than )?
 _NUMBER_GUARD = re.compile(rf"\d|\b(?:{_NUMBER_WORDS})", re.IGNORECASE)
 _QUANTITY = re.compile(rf"\b{_NUM}(?:\s{_SCALE})?(?:\s(?:[a-z]+))?", re.IGNORECASE)
 _MONTHS = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
+_YEAR_TEXT = r"(?:1[0-9]|20)\d{2}s?"  # a year or a decade ("1990s"), in dates and on its own
 _DATE_RE = re.compile(
     rf"(?:{_MONTHS}\s\d{{1,2}}(?:st|nd|rd|th)?,?\s\d{{4}}|\d{{1,2}}\s{_MONTHS},?\s\d{{4}}|{_MONTHS}\s\d{{1,2}}(?:st|nd|rd|th)?"
-    rf"|{_MONTHS},?\s\d{{4}}|(?:early |late |mid-?)?(?:1[0-9]|20)\d{{2}}s?|\d{{1,2}}(?:st|nd|rd|th) century"
+    rf"|{_MONTHS},?\s\d{{4}}|(?:early |late |mid-?)?{_YEAR_TEXT}|\d{{1,2}}(?:st|nd|rd|th) century"
     rf"|(?:{'|'.join(_WEEKDAYS)}))\b")
 # Quick necessary conditions for the costly patterns above, checked as plain substrings of ASCII text
 # (``_may_match``): every match of _MONEY holds a currency sign or word, of _PERCENT_RE "%" or "per(
@@ -232,11 +233,12 @@ def is_new(own: tuple[str, ...], question_words: set[str]) -> bool:
 
 
 _ANY_NUMBER = re.compile(rf"\d|\b(?:{_NUM}|several|many|few|numerous|multiple|countless)\b", re.IGNORECASE)
-_COUNT_QUESTION = re.compile(r"\bhow many\b|\b(?:what|which) (?:percent|percentage|proportion|share)\b", re.IGNORECASE)
+_HOW_MANY = r"\bhow many\b"
+_COUNT_QUESTION = re.compile(rf"{_HOW_MANY}|\b(?:what|which) (?:percent|percentage|proportion|share)\b", re.IGNORECASE)
 
 
 _YEAR_QUESTION = re.compile(r"\b(?:what|which) year\b", re.IGNORECASE)
-_YEAR = re.compile(r"\b(?:1[0-9]|20)\d{2}s?\b")
+_YEAR = re.compile(rf"\b{_YEAR_TEXT}\b")
 
 
 def asks_year(question: str) -> bool:
@@ -251,12 +253,14 @@ def year_only(text: str, span: tuple[int, int]) -> tuple[int, int]:
     return (found[0].start(), found[0].end()) if len(found) == 1 else span
 
 
-_HOW_MANY = re.compile(r"\bhow many\b", re.IGNORECASE)
+_HOW_MANY_RE = re.compile(_HOW_MANY, re.IGNORECASE)
 _LEADING_NUMBER = re.compile(rf"{_NUM}(?:\s{_SCALE})?(?![\w-])", re.IGNORECASE)
 
 
 def asks_how_many(question: str) -> bool:
-    return bool(_HOW_MANY.search(question))
+    """"How many …?" (not "what percentage", which :func:`asks_count` also covers): the question names
+    what is counted, so the number alone answers it."""
+    return bool(_HOW_MANY_RE.search(question))
 
 
 def number_only(text: str, span: tuple[int, int]) -> tuple[int, int]:

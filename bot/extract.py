@@ -304,7 +304,12 @@ def best_span(sentence: str, query, threshold: float | None = None, preferred: t
             break  # taking the whole name must not turn the answer into the question's own name
     else:
         return None
-    if preferred and (preferred[0] <= span[0] and span[1] <= preferred[1] or span[0] <= preferred[0] and preferred[1] <= span[1]):
-        # the kind's own pattern holds what candidates cannot: "2 billion yuan ($278 million)"
+    if preferred and (_within(span, preferred) or _within(preferred, span)):
+        # the kind's own pattern holds what candidates cannot ("2 billion yuan ($278 million)"), and the
+        # words a candidate adds around the typed answer are not part of it ("de Orellana in 1542")
         return preferred
     return span
+
+
+def _within(inner: tuple[int, int], outer: tuple[int, int]) -> bool:
+    return outer[0] <= inner[0] and inner[1] <= outer[1]

@@ -147,8 +147,8 @@ class Retriever:
         scores = sum(weight * (row @ vector) for row, (_, weight) in zip(rows, queries)) / sum(w for _, w in queries)
         order = np.argsort(-scores, kind="stable")[:k]
         ids = order.tolist() if exact else candidates[order].tolist()  # exact: candidate i is sentence i
-        places = self._hit_places if exact else {g: self._place(g) for g in ids}
-        return [Hit(g, *places[g], score, dict(zip(SIGNALS, signals)))
+        place = self._hit_places.__getitem__ if exact else self._place
+        return [Hit(g, *place(g), score, dict(zip(SIGNALS, signals)))
                 for g, score, signals in zip(ids, scores[order].tolist(), first[order].tolist())]
 
     def features(self, query: Query, candidates: np.ndarray, with_kind: bool = True) -> np.ndarray:
@@ -203,8 +203,7 @@ class Retriever:
         if not 0 <= other < self.index.n_sentences or \
                 self.index.sentence_article[other] != self.index.sentence_article[gid]:
             return None
-        place = self._hit_places[other] if self.index.n_sentences <= EXACT_LIMIT else self._place(other)
-        return Hit(other, *place, 0.0, dict(zip(SIGNALS, [0.0] * len(SIGNALS))))
+        return Hit(other, *self._place(other), 0.0, dict.fromkeys(SIGNALS, 0.0))
 
     # ------------------------------------------------------------ internals
     def _candidates(self, query: Query) -> np.ndarray:
@@ -375,7 +374,9 @@ class Retriever:
         return out
 
     def _place(self, gid: int) -> tuple[str, int]:
-        """(article id, index in it) of sentence ``gid``, looked up (above ``EXACT_LIMIT``)."""
+        """(article id, index in it) of sentence ``gid``: the kept list's entry up to ``EXACT_LIMIT``."""
+        if self.index.n_sentences <= EXACT_LIMIT:
+            return self._hit_places[gid]
         article, sentence = self.index.sentence(gid)
         return article.id, sentence.index
 
