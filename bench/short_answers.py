@@ -80,6 +80,7 @@ def collect(path: Path) -> list[Row]:
 
 
 VECTORS: dict[str, tuple] = {}  # sentence -> (token vectors, piece ids); empty: soft-anchor features off
+SYNTAX: dict[str, object] = {}  # sentence -> its dependency parse (bot/syntax.py); empty: syntax features off
 
 
 def sentence_vectors(rows: list[Row], cache: Path) -> dict[str, tuple]:
@@ -96,6 +97,24 @@ def sentence_vectors(rows: list[Row], cache: Path) -> dict[str, tuple]:
     return out
 
 
+def sentence_parses(rows: list[Row], cache: Path) -> dict[str, object]:
+    """The dependency parse of every gold and cited sentence (bot/syntax.py), cached like the vectors."""
+    from bot.syntax import SyntaxMatrix, model_id, parse_texts
+
+    if cache.exists():
+        texts, arrays = pickle.loads(cache.read_bytes())
+        matrix = SyntaxMatrix(**arrays)
+    else:
+        texts = sorted({r.gold_sentence for r in rows} | {r.cited_sentence for r in rows if r.cited_sentence})
+        matrix = parse_texts(texts)
+        if matrix is None:
+            sys.exit("spaCy or its English model is not installed: run with --no-syntax")
+        cache.write_bytes(pickle.dumps((texts, matrix.arrays() | {"model": matrix.model})))
+    if matrix.model != model_id():
+        print(f"note: parses cached by {matrix.model}, installed: {model_id()}", file=sys.stderr)
+    return {t: matrix.sentence(i) for i, t in enumerate(texts)}
+
+
 MODE = "bot"  # "bot": answer.short_answer (typed path first); "generic": the extractor alone for every question
 
 
@@ -109,12 +128,12 @@ def score(rows: list[Row], which: str, threshold: float | None = None) -> dict[s
     for row in rows:
         sentence = row.gold_sentence if which == "gold" else row.cited_sentence
         if MODE == "bot" and threshold is None:
-            span = answer.short_answer(sentence, row.query, VECTORS.get(sentence))
+            span = answer.short_answer(sentence, row.query, VECTORS.get(sentence), SYNTAX.get(sentence))
         else:
             preferred = answer._typed_span(sentence, row.query) if row.query.kind and MODE == "bot" else None
             span = None if MODE == "bot" and row.query.kind in KINDS and not preferred and \
                 answer_types.spans(sentence, row.query.kind) else \
-                extract.best_span(sentence, row.query, threshold, preferred, VECTORS.get(sentence))
+                extract.best_span(sentence, row.query, threshold, preferred, VECTORS.get(sentence), SYNTAX.get(sentence))
         if which == "bot" and row.abstained:
             span = None
         if span:
@@ -171,7 +190,8 @@ def fit(rows: list[Row], split: str, l2: float = 1.0, power: float = 2.0) -> dic
         preferred = answer._typed_span(sentence, q) if q.kind else None
         vec = VECTORS.get(sentence)
         sims = soft_anchors.word_sims(sentence, vec[0], vec[1], q) if vec is not None else None
-        toks, spans, feats = span_features.candidate_features(sentence, q.text, q.terms, q.kind, preferred, sims)
+        toks, spans, feats = span_features.candidate_features(sentence, q.text, q.terms, q.kind, preferred, sims,
+                                                              SYNTAX.get(sentence))
         if not spans:
             continue
         target = np.array([max(f1_score(sentence[toks[i].start:toks[j - 1].end], g) for g in row.golds) ** power
@@ -206,17 +226,12 @@ def fit(rows: list[Row], split: str, l2: float = 1.0, power: float = 2.0) -> dic
     return {k: round(float(v), 3) for k, v in zip(index, result.x) if abs(v) >= 0.001}
 
 
-def write_weights(weights: dict[str, float], split: str) -> None:
-    """Replace the WEIGHTS literal of bot/extract.py by ``weights`` (a few per line, sorted)."""
-    path = ROOT / "bot" / "extract.py"
-    text = path.read_text()
-    items = [f"{k!r}: {v}" for k, v in sorted(weights.items())]
-    lines = [", ".join(items[n:n + 4]) for n in range(0, len(items), 4)]
-    literal = "WEIGHTS: dict[str, float] = {\n" + "".join(f"    {line},\n" for line in lines) + "}\n"
-    start = text.index("WEIGHTS: dict[str, float] = {")
-    end = text.index("}\n", start) + 2
-    path.write_text(text[:start] + literal + text[end:])
-    print(f"weights fitted on split {split} written to {path}", file=sys.stderr)
+def write_weights(weights: dict[str, float], split: str, name: str = "WEIGHTS") -> None:
+    """Store ``weights`` as the set ``name`` of bot/span_weights.json."""
+    from bot import span_weights
+
+    span_weights.write(name, weights)
+    print(f"weights fitted on split {split} written to {span_weights.FILE} ({name})", file=sys.stderr)
 
 
 def span_outputs(rows: list[Row]) -> list[tuple]:
@@ -228,8 +243,9 @@ def span_outputs(rows: list[Row]) -> list[tuple]:
             q, vec = row.query, VECTORS.get(sentence)
             preferred = answer._typed_span(sentence, q) if q.kind else None
             sims = soft_anchors.word_sims(sentence, vec[0], vec[1], q) if vec is not None else None
-            out.append((answer.short_answer(sentence, q, vec),
-                        extract.scored(sentence, q.text, q.terms, q.kind, preferred, sims)))
+            parse = SYNTAX.get(sentence)
+            out.append((answer.short_answer(sentence, q, vec, parse),
+                        extract.scored(sentence, q.text, q.terms, q.kind, preferred, sims, parse)))
     return out
 
 
@@ -298,6 +314,7 @@ def main() -> None:
     parser.add_argument("--power", type=float, default=2.0, help="with --fit: soft targets proportional to F1 ** power")
     parser.add_argument("--generic", action="store_true", help="the extractor alone, typed path off")
     parser.add_argument("--no-soft", action="store_true", help="soft-anchor (token vector) features off")
+    parser.add_argument("--no-syntax", action="store_true", help="dependency-parse features off (the syntax-free weights)")
     parser.add_argument("--speed", action="store_true", help="time best_span on the bundled article, then stop")
     parser.add_argument("--snapshot", type=Path, help="store every gold/cited sentence's spans and scores here")
     parser.add_argument("--check", type=Path, help="compare the spans and scores with a --snapshot; exit 1 if any differ")
@@ -314,6 +331,8 @@ def main() -> None:
         args.cache.write_bytes(pickle.dumps(rows))
     if not args.no_soft:
         VECTORS.update(sentence_vectors(rows, args.cache.with_suffix(".vectors.pkl")))
+    if not args.no_syntax:
+        SYNTAX.update(sentence_parses(rows, args.cache.with_suffix(".syntax.pkl")))
     if args.snapshot:
         args.snapshot.write_bytes(pickle.dumps(span_outputs(rows)))
         return
@@ -322,9 +341,9 @@ def main() -> None:
     if args.fit:
         weights = fit(rows, args.fit, args.l2, args.power)
         if args.write:
-            write_weights(weights, args.fit)
+            write_weights(weights, args.fit, "SYNTAX_WEIGHTS" if SYNTAX else "WEIGHTS")
         print(json.dumps(weights, sort_keys=True))
-        extract.set_weights(weights)
+        extract.set_weights(weights, syntax=bool(SYNTAX))
     table(rows)
     if args.sweep:
         sweep(rows)

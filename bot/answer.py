@@ -91,7 +91,7 @@ def confidence(hit: Hit, query: Query, missing: float, rival: float = 0.0, text:
 _CLAUSE_BREAK = re.compile(r",\s+(?:while|whereas|but|although|though|and)\b|;\s|\s[\u2014\u2013-]\s")
 
 
-def short_answer(sentence: str, query: Query, vectors: tuple | None = None) -> tuple[int, int] | None:
+def short_answer(sentence: str, query: Query, vectors: tuple | None = None, parse=None) -> tuple[int, int] | None:
     """The short answer's (start, end) inside ``sentence``, or None when no span is clearly it.
 
     The generic extractor (bot/extract.py) ranks the sentence's candidate spans for every question;
@@ -99,13 +99,14 @@ def short_answer(sentence: str, query: Query, vectors: tuple | None = None) -> t
     chosen below is one of its candidates, with features saying so; when the sentence has spans of
     that kind but none answers, there is no short answer. It abstains when its best span is not
     likely enough. Measured on SQuAD this beats the typed span alone (docs/quality.md). ``vectors``:
-    the sentence's token vectors and piece ids (bot/soft_anchors.py), when the index keeps them."""
+    the sentence's token vectors and piece ids (bot/soft_anchors.py), when the index keeps them;
+    ``parse``: its dependency parse (bot/syntax.py), likewise."""
     typed = _typed_span(sentence, query) if query.kind else None
     if typed is None and query.kind in answer_types.KINDS and answer_types.spans(sentence, query.kind):
         # spans of the asked kind are here, yet none answers (each repeats the question, or sits in a
         # clause about something else): the sentence does not say it, so no guess
         return None
-    return extract.best_span(sentence, query, preferred=typed, vectors=vectors)
+    return extract.best_span(sentence, query, preferred=typed, vectors=vectors, parse=parse)
 
 
 def _typed_span(sentence: str, query: Query) -> tuple[int, int] | None:
@@ -193,9 +194,11 @@ def _clause_of(position: int, clauses: list[tuple[int, int]]) -> int:
 
 
 def compose(question: str, resolved: str, query: Query, hits: Sequence[Hit], articles: dict[str, Article],
-            missing: float, threshold: float, max_citations: int, rival: float = 0.0, tokens=None) -> Answer:
+            missing: float, threshold: float, max_citations: int, rival: float = 0.0, tokens=None,
+            syntax=None) -> Answer:
     """Build the answer from ranked hits, abstaining when confidence is under ``threshold``;
-    ``tokens``: the index's TokenMatrix, whose rows for the cited sentence help the short answer."""
+    ``tokens`` / ``syntax``: the index's TokenMatrix and SyntaxMatrix, whose rows for the cited
+    sentence help the short answer."""
     if not hits:
         return Answer(question, resolved, "The article doesn't say anything about that.", None, True, 0.0, ())
     best = hits[0]
@@ -209,7 +212,8 @@ def compose(question: str, resolved: str, query: Query, hits: Sequence[Hit], art
     chosen = [h for h in hits[:max_citations] if h is best or h.score >= best.score - CITATION_MARGIN]
     citations = tuple(citation(articles[h.article_id], h.index, h.score) for h in chosen)
     vectors = tokens.sentence(best.sentence) if tokens is not None and 0 <= best.sentence < len(tokens) else None
-    span = short_answer(citations[0].text, query, vectors)
+    parse = syntax.sentence(best.sentence) if syntax is not None and 0 <= best.sentence < len(syntax) else None
+    span = short_answer(citations[0].text, query, vectors, parse)
     short = citations[0].text[span[0]:span[1]] if span else None
     text = " ".join(c.text for c in citations)
     return Answer(question, resolved, text, short, False, conf, citations, span)

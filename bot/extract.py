@@ -27,62 +27,34 @@ from .soft_anchors import WordSims, word_sims
 from .span_layout import AUXILIARIES, MAX_WORDS, Layout, Runs, layout  # noqa: F401 (MAX_WORDS: kept as extract.MAX_WORDS)
 from .span_scores import Plan, allowed, column_sums, plan, scores
 from .span_scores import columns as span_columns
+from .span_syntax import RunSyntax, run_syntax
+from .span_syntax import scores as syntax_scores
+from .span_weights import SYNTAX_WEIGHTS, WEIGHTS
+from .syntax import Parse
 
 WH = ("who", "when", "where", "why", "how", "which", "what")
-
-# Fitted by bench/short_answers.py --fit on split A (see the module docstring); names are feature keys.
-WEIGHTS: dict[str, float] = {
-    'after:auxiliary': 0.466, 'after:clause': -0.333, 'after:determiner': -0.507, 'after:edge': 0.874,
-    'after:function': -0.269, 'after:mark': 0.158, 'after:pause': 0.314, 'after:preposition': -0.196,
-    'after:question_word': 0.23, 'after:verbish': -0.383, 'after:word': -0.353, 'before:auxiliary': -0.344,
-    'before:clause': -0.057, 'before:determiner': -0.002, 'before:edge': 0.371, 'before:function': -0.004,
-    'before:mark': 0.374, 'before:pause': -0.154, 'before:preposition': 0.295, 'before:question_word': -0.148,
-    'before:verbish': -0.172, 'before:word': -0.159, 'chosen_exact': 0.248, 'chosen_overlap': -0.014,
-    'copula:left_share': 0.322, 'copula:near_left': 0.062, 'copula:near_right': 0.145, 'head_after': 1.089,
-    'head_inside': 0.335, 'head_sim_after': 0.527, 'head_sim_max': 2.127, 'how:after_reason_word': 0.015,
-    'how:all_capitalised': -0.026, 'how:capitalised': -0.908, 'how:digit': 0.057, 'how:first_verbish': -0.335,
-    'how:len1': 0.333, 'how:len2': 0.03, 'how:len3': -0.039, 'how:len4': -0.325,
-    'how:wh_sim_max': 2.003, 'how:wh_sim_mean': 2.159, 'inner_and': 0.1, 'inner_function_words': -0.535,
-    'inner_verbish': -0.118, 'len1': 0.266, 'len2': 0.214, 'len3': 0.063,
-    'len4': 0.101, 'len5': -0.114, 'len6': -0.53, 'log_distance': -0.553,
-    'matched_inside': 0.42, 'matched_left_share': -0.149, 'near_left': 0.289, 'near_right': -0.11,
-    'object:left_share': 0.558, 'object:near_left': 0.187, 'object:near_right': 0.136, 'other:left_share': -0.599,
-    'other:near_left': 0.076, 'other:near_right': -0.5, 'sentence_start': 0.371, 'soft_inside_max': -0.05,
-    'soft_inside_mean': -0.295, 'soft_left': 0.246, 'soft_log_distance': -0.068, 'soft_right': 0.291,
-    'soft_window': -0.795, 'subject:left_share': -0.43, 'subject:near_left': -0.036, 'subject:near_right': 0.109,
-    'typed_exact': -0.065, 'typed_inside': 0.375, 'typed_overlap': 2.354, 'what:after_reason_word': -0.281,
-    'what:all_capitalised': -0.016, 'what:capitalised': 1.054, 'what:digit': 0.409, 'what:first_verbish': -0.405,
-    'what:len1': 0.164, 'what:len2': 0.115, 'what:len3': -0.011, 'what:len4': -0.268,
-    'what:wh_sim_max': 1.022, 'what:wh_sim_mean': 1.403, 'when:after_reason_word': -0.313, 'when:all_capitalised': 0.393,
-    'when:capitalised': 0.455, 'when:digit': 1.176, 'when:first_verbish': -0.152, 'when:len1': 0.357,
-    'when:len2': 0.068, 'when:len3': -0.043, 'when:len4': -0.381, 'when:wh_sim_max': 0.461,
-    'when:wh_sim_mean': 0.544, 'where:after_reason_word': 0.036, 'where:all_capitalised': 0.247, 'where:capitalised': 0.092,
-    'where:digit': 0.115, 'where:first_verbish': 0.225, 'where:len1': 0.047, 'where:len2': -0.091,
-    'where:len3': -0.149, 'where:len4': 0.193, 'where:wh_sim_max': 0.209, 'where:wh_sim_mean': 0.137,
-    'which:after_reason_word': 0.364, 'which:all_capitalised': -0.15, 'which:capitalised': 2.041, 'which:digit': -0.037,
-    'which:first_verbish': -0.743, 'which:len1': 0.06, 'which:len2': 0.133, 'which:len3': -0.066,
-    'which:len4': -0.128, 'which:wh_sim_max': 0.513, 'which:wh_sim_mean': 0.59, 'who:after_reason_word': -0.285,
-    'who:all_capitalised': -0.255, 'who:capitalised': 1.458, 'who:digit': -0.616, 'who:first_verbish': -0.396,
-    'who:len1': -0.045, 'who:len2': 0.183, 'who:len3': 0.032, 'who:len4': -0.17,
-    'who:wh_sim_max': 0.484, 'who:wh_sim_mean': 0.75, 'why:after_reason_word': 0.457, 'why:all_capitalised': -0.149,
-    'why:capitalised': -0.23, 'why:digit': -0.131, 'why:first_verbish': -0.146, 'why:len1': -0.652,
-    'why:len2': -0.225, 'why:len3': 0.339, 'why:len4': 0.537, 'why:wh_sim_max': 0.047,
-    'why:wh_sim_mean': -0.137, 'window_matches': 1.095,
-}
 POOL, SHORTLIST = 60, 15  # spans kept for the expectation; spans it is computed for
 SOFT_MATCH: float | None = 0.6  # token cosine from which a sentence word anchors like the question's own (on A)
 THRESHOLD = 0.20  # minimum expected F1 of the best span: utility is flat over 0.18-0.25 on split A (docs)
 
 
-_PLANS: dict[tuple[str, str | None], Plan] = {}  # WEIGHTS per wh-word and question shape; set_weights() clears it
+# the weights per wh-word, question shape and whether the sentence has a parse; set_weights() clears it
+_PLANS: dict[tuple[str, str | None, bool], Plan] = {}
 
 
-def set_weights(weights: dict[str, float]) -> None:
-    """Replace WEIGHTS (bench/short_answers.py after fitting) and forget everything derived from them."""
-    WEIGHTS.clear()
-    WEIGHTS.update(weights)
+def set_weights(weights: dict[str, float], syntax: bool = False) -> None:
+    """Replace WEIGHTS, or with ``syntax`` SYNTAX_WEIGHTS (bench/short_answers.py after fitting), and
+    forget everything derived from them."""
+    target = SYNTAX_WEIGHTS if syntax else WEIGHTS
+    target.clear()
+    target.update(weights)
     _PLANS.clear()
     layout.cache_clear()
+
+
+def weights_for(parse: Parse | None) -> dict[str, float]:
+    """The weights fitted with the features this sentence has: with its parse, when one was fitted."""
+    return SYNTAX_WEIGHTS if parse is not None and SYNTAX_WEIGHTS else WEIGHTS
 
 
 @dataclass(frozen=True)
@@ -114,6 +86,8 @@ class Prepared:
     head: str | None
     typed: list[tuple[int, int]]
     preferred: tuple[int, int] | None
+    syntax: RunSyntax | None  # the runs in the sentence's parse (bot/span_syntax.py), when it has one
+    weights: dict[str, float]
 
     def tokens(self) -> list[Token]:
         """The sentence's tokens with the question's words marked (what the named features read)."""
@@ -185,7 +159,8 @@ def _question_words(question: str) -> frozenset[str]:
 
 
 def prepare(sentence: str, question: str, question_terms: tuple[str, ...], kind: str | None,
-            preferred: tuple[int, int] | None = None, sims: WordSims | None = None) -> Prepared:
+            preferred: tuple[int, int] | None = None, sims: WordSims | None = None,
+            parse: Parse | None = None) -> Prepared:
     """The sentence read for the question: tokens it says (a paraphrase at token cosine SOFT_MATCH
     anchors too), candidate spans, wh-word, head noun, typed spans and the typed choice. The typed
     path's choice is always a candidate, even when it holds pauses ("2 billion yuan ($278 million)")."""
@@ -198,7 +173,9 @@ def prepare(sentence: str, question: str, question_terms: tuple[str, ...], kind:
     wh, head = wh_word(question), head_noun(question)
     heads = np.array([head in stems for stems in lay.terms], bool) if head else None
     shape = question_shape(question)
-    p = _PLANS.get((wh, shape)) or _PLANS.setdefault((wh, shape), plan(WEIGHTS, wh, shape))
+    weights = weights_for(parse)
+    key = (wh, shape, weights is SYNTAX_WEIGHTS)
+    p = _PLANS.get(key) or _PLANS.setdefault(key, plan(weights, wh, shape))
     columns = span_columns(lay, matched, heads, p)
     columns[:, 2:5] = cos
     runs, extra = lay.runs, None
@@ -216,7 +193,9 @@ def prepare(sentence: str, question: str, question_terms: tuple[str, ...], kind:
     if extra is not None and (extra == len(ok) or not ok[extra]):
         rows = np.append(rows, extra)
     typed = answer_types.spans(sentence, kind) if kind else []
-    return Prepared(lay, matched, sims, has, runs, rows, columns, sums, wh, shape, head, typed, preferred)
+    syntax = run_syntax(lay, runs, parse) if weights is SYNTAX_WEIGHTS else None
+    return Prepared(lay, matched, sims, has, runs, rows, columns, sums, wh, shape, head, typed, preferred, syntax,
+                    weights)
 
 
 def _soft_columns(lay: Layout, sims: WordSims, out: np.ndarray) -> np.ndarray:
@@ -235,12 +214,16 @@ def _soft_columns(lay: Layout, sims: WordSims, out: np.ndarray) -> np.ndarray:
 
 
 def linear_scores(got: Prepared) -> np.ndarray:
-    """Every candidate's score (bot/span_scores.py) for a prepared sentence."""
-    return scores(got.runs, got.sums, got.columns, got.has, got.typed, got.preferred, _PLANS[got.wh, got.shape])[got.rows]
+    """Every candidate's score (bot/span_scores.py, bot/span_syntax.py) for a prepared sentence."""
+    p = _PLANS[got.wh, got.shape, got.weights is SYNTAX_WEIGHTS]
+    s = scores(got.runs, got.sums, got.columns, got.has, got.typed, got.preferred, p)
+    if got.syntax is not None:
+        s = s + syntax_scores(got.syntax, np.flatnonzero(got.matched), got.weights, got.wh, got.shape)
+    return s[got.rows]
 
 
 def scored(sentence: str, question: str, question_terms: tuple[str, ...], kind: str | None = None,
-           preferred: tuple[int, int] | None = None, sims: WordSims | None = None
+           preferred: tuple[int, int] | None = None, sims: WordSims | None = None, parse: Parse | None = None
            ) -> list[tuple[float, float, tuple[int, int]]]:
     """Every candidate's (expected F1, probability, character span), best first.
 
@@ -248,7 +231,7 @@ def scored(sentence: str, question: str, question_terms: tuple[str, ...], kind: 
     the top one nor its probability is the best bet: the span chosen is the one with the highest
     token F1 expected against the model's own distribution over spans (minimum-Bayes-risk choice),
     and that expectation is the confidence the threshold applies to."""
-    got = prepare(sentence, question, question_terms, kind, preferred, sims)
+    got = prepare(sentence, question, question_terms, kind, preferred, sims, parse)
     if not len(got.rows) or not got.matched.any():  # nothing of the question here: no anchor
         return []
     values = linear_scores(got)
@@ -281,13 +264,14 @@ def _whole_name(sentence: str, span: tuple[int, int]) -> tuple[int, int]:
 
 
 def best_span(sentence: str, query, threshold: float | None = None, preferred: tuple[int, int] | None = None,
-              vectors: tuple | None = None) -> tuple[int, int] | None:
+              vectors: tuple | None = None, parse: Parse | None = None) -> tuple[int, int] | None:
     """The best answer span of ``sentence`` for ``query`` (a retrieval Query), or None when its
     expected F1 is under ``threshold`` (default: the fitted THRESHOLD). ``preferred``: the typed
     path's span, which becomes a candidate with features of its own; ``vectors``: the sentence's token
-    vectors and piece ids (TokenMatrix rows) for the soft-anchor features, when the index has them."""
+    vectors and piece ids (TokenMatrix rows) for the soft-anchor features, when the index has them;
+    ``parse``: its dependency parse (bot/syntax.py) for the syntax features, likewise."""
     sims = word_sims(sentence, vectors[0], vectors[1], query) if vectors is not None else None
-    ranked = scored(sentence, query.text, query.terms, query.kind, preferred, sims)
+    ranked = scored(sentence, query.text, query.terms, query.kind, preferred, sims, parse)
     if not ranked:
         return None
     limit = THRESHOLD if threshold is None else threshold

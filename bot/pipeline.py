@@ -21,6 +21,7 @@ from .retrieval import Hit, Query, Retriever
 from .rivals import demote_listed, rivalled, sibling_map
 from .settings import Settings
 from .store import CorpusIndex, Report, open_index
+from .syntax import sentence_syntax
 from .threads import single_threaded_blas
 from .token_match import sentence_tokens
 
@@ -50,12 +51,13 @@ class Pipeline:
 
     def __init__(self, settings: Settings, index: CorpusIndex, encoder: Encoder,
                  token_folder: Path | None = None) -> None:
-        """``token_folder``: where the sentences' token vectors are kept (the index's data folder);
-        None computes them in memory (evaluation corpora)."""
+        """``token_folder``: where the sentences' token vectors and parses are kept (the index's data
+        folder); None computes them in memory (evaluation corpora)."""
         single_threaded_blas()  # a question's products are tiny: waking BLAS threads costs more (bot/threads.py)
         self.settings = settings
         self.index = index
         self.retriever = Retriever(index, encoder, tokens=sentence_tokens(index, encoder, token_folder))
+        self.syntax = sentence_syntax(index, token_folder)
         self.articles: dict[str, Article] = {a.id: a for a in index.articles}
         ends = index.article_offset + [len(a.sentences) for a in index.articles]  # each article's terms, on first use
         self._vocab = LazyRows(len(index.articles), lambda a: self.retriever.lexical.terms_in(
@@ -109,7 +111,7 @@ class Pipeline:
             hits = self.focused(query, self.retriever.rank_fused(queries, RANK_DEPTH))
             answer = compose(resolution.question, resolution.resolved, query, hits, self.articles,
                              self.missing(query, hits), self.settings.abstain_threshold, self.settings.top_k,
-                             rival=self.rival(query, hits), tokens=self.retriever.tokens)
+                             rival=self.rival(query, hits), tokens=self.retriever.tokens, syntax=self.syntax)
             if conversation is not None:
                 shown = {h.sentence for h in hits[:len(answer.citations)]}
                 conversation.record(Turn(resolution.question, resolution.resolved, hits, len(answer.citations),

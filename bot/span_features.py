@@ -7,20 +7,31 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .extract import Token, prepare
 from .lexical import STOPWORDS, terms
 from .soft_anchors import WordSims
 from .span_layout import REASON, role, verbish
+from .span_syntax import named, run_syntax
+from .syntax import Parse
 
 
 def candidate_features(sentence: str, question: str, question_terms: tuple[str, ...], kind: str | None,
-                       preferred: tuple[int, int] | None = None, sims: WordSims | None = None
+                       preferred: tuple[int, int] | None = None, sims: WordSims | None = None,
+                       parse: Parse | None = None
                        ) -> tuple[list[Token], list[tuple[int, int]], list[dict[str, float]]]:
     """The sentence's tokens, its candidate spans (token ranges) and their named features (for
-    fitting and reading the model; answering uses :func:`bot.span_scores.scores`)."""
-    got = prepare(sentence, question, question_terms, kind, preferred, sims)
+    fitting and reading the model; answering uses :func:`bot.span_scores.scores`); with ``parse``,
+    the syntax features too (bot/span_syntax.py), whichever weights are set."""
+    got = prepare(sentence, question, question_terms, kind, preferred, sims, parse)
     toks, spans = got.tokens(), got.spans()
-    return toks, spans, [features(toks, s, got.wh, got.head, got.typed, got.preferred, sims, got.shape) for s in spans]
+    feats = [features(toks, s, got.wh, got.head, got.typed, got.preferred, sims, got.shape) for s in spans]
+    if parse is not None:
+        syntax = named(run_syntax(got.lay, got.runs, parse), np.flatnonzero(got.matched), got.wh, got.shape)
+        for f, row in zip(feats, got.rows.tolist()):
+            f.update(syntax[row])
+    return toks, spans, feats
 
 
 def features(toks: list[Token], span: tuple[int, int], wh: str, head: str | None,
