@@ -60,9 +60,10 @@ def collect(path: Path, k: int) -> list[dict]:
             for hit in hits[:k]:
                 text = article.sentences[hit.index].text
                 vectors = tokens.sentence(hit.sentence)
-                span = answer.short_answer(text, query, vectors)
+                parse = pipe.syntax.sentence(hit.sentence) if pipe.syntax is not None else None
+                span = answer.short_answer(text, query, vectors, parse)
                 sims = extract.word_sims(text, vectors[0], vectors[1], query)
-                ranked = extract.scored(text, query.text, query.terms, query.kind, None, sims)
+                ranked = extract.scored(text, query.text, query.terms, query.kind, None, sims, parse)
                 top.append({"score": hit.score, "text": text, "short": text[span[0]:span[1]] if span else "",
                             "expected": ranked[0][0] if ranked else 0.0})
             rows.append({"split": "AB"[number % 2], "golds": case.turns[0].expect.answers, "top": top,

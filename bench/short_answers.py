@@ -226,6 +226,25 @@ def fit(rows: list[Row], split: str, l2: float = 1.0, power: float = 2.0) -> dic
     return {k: round(float(v), 3) for k, v in zip(index, result.x) if abs(v) >= 0.001}
 
 
+def choose_l2(rows: list[Row], grid: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0)) -> None:
+    """The L2 penalty chosen inside split A alone: leave one of A's articles out, fit on the other
+    two, score the extractor on the gold sentences of the one left out (B stays unseen)."""
+    import dataclasses
+
+    a_rows = [r for r in rows if r.split == "A"]
+    articles = sorted({r.article for r in a_rows})
+    for l2 in grid:
+        gold = bot = 0.0
+        for held in articles:
+            folds = [dataclasses.replace(r, split="T" if r.article != held else "H") for r in a_rows]
+            extract.set_weights(fit(folds, "T", l2), syntax=bool(SYNTAX))
+            test = [r for r in folds if r.split == "H"]
+            gold += score(test, "gold")["f1"] * len(test)
+            bot += score(test, "bot")["f1"] * len(test)
+        print(f"L2 {l2}: split A, each article left out once: gold F1 {gold / len(a_rows):.2f}, "
+              f"bot F1 {bot / len(a_rows):.2f}", flush=True)
+
+
 def write_weights(weights: dict[str, float], split: str, name: str = "WEIGHTS") -> None:
     """Store ``weights`` as the set ``name`` of bot/span_weights.json."""
     from bot import span_weights
@@ -266,7 +285,8 @@ def check(rows: list[Row], path: Path) -> int:
 
 def speed(runs: int = 200) -> None:
     """Median time of ``extract.best_span`` per answer (wall and process CPU time) on the bundled
-    article's latency questions (bench/latency.py), with everything before it prepared once."""
+    article's latency questions (bench/latency.py), with everything before it prepared once: with the
+    sentences' dependency parses (as answering runs) and without them (the syntax-free weights)."""
     import shutil
     import statistics
     import time
@@ -288,19 +308,21 @@ def speed(runs: int = 200) -> None:
             continue
         sentence = pipe.articles[hits[0].article_id].sentences[hits[0].index].text
         preferred = answer._typed_span(sentence, query) if query.kind else None
-        calls.append((sentence, query, preferred, r.tokens.sentence(hits[0].sentence)))
+        parse = pipe.syntax.sentence(hits[0].sentence) if pipe.syntax is not None else None
+        calls.append((sentence, query, preferred, r.tokens.sentence(hits[0].sentence), parse))
     shutil.rmtree(base, ignore_errors=True)
-    for sentence, query, preferred, vec in calls:  # warm caches as a running bot has them
-        extract.best_span(sentence, query, preferred=preferred, vectors=vec)
-    wall, cpu = [], []
-    for _ in range(runs):
-        for sentence, query, preferred, vec in calls:
-            w, c = time.perf_counter(), time.process_time()
-            extract.best_span(sentence, query, preferred=preferred, vectors=vec)
-            cpu.append(time.process_time() - c)
-            wall.append(time.perf_counter() - w)
-    print(f"best_span over {len(calls)} questions x {runs}: median wall {1000 * statistics.median(wall):.3f} ms, "
-          f"median process {1000 * statistics.median(cpu):.3f} ms, mean process {1000 * statistics.fmean(cpu):.3f} ms")
+    for label, use_parse in (("with parses", True), ("without parses", False)):
+        for sentence, query, preferred, vec, parse in calls:  # warm caches as a running bot has them
+            extract.best_span(sentence, query, preferred=preferred, vectors=vec, parse=parse if use_parse else None)
+        wall, cpu = [], []
+        for _ in range(runs):
+            for sentence, query, preferred, vec, parse in calls:
+                w, c = time.perf_counter(), time.process_time()
+                extract.best_span(sentence, query, preferred=preferred, vectors=vec, parse=parse if use_parse else None)
+                cpu.append(time.process_time() - c)
+                wall.append(time.perf_counter() - w)
+        print(f"best_span {label}, {len(calls)} questions x {runs}: median wall {1000 * statistics.median(wall):.3f} ms, "
+              f"median process {1000 * statistics.median(cpu):.3f} ms, mean process {1000 * statistics.fmean(cpu):.3f} ms")
 
 
 def main() -> None:
@@ -310,7 +332,10 @@ def main() -> None:
     parser.add_argument("--sweep", action="store_true")
     parser.add_argument("--fit", choices=("A", "B"), help="fit the feature weights on this split and print them")
     parser.add_argument("--write", action="store_true", help="with --fit: store the weights in bot/extract.py")
-    parser.add_argument("--l2", type=float, default=1.0, help="with --fit: L2 penalty")
+    parser.add_argument("--l2", type=float, help="with --fit: L2 penalty (default 0.5 with the syntax "
+                        "features, 1 without: chosen by --choose-l2)")
+    parser.add_argument("--choose-l2", action="store_true", help="pick the L2 penalty inside split A "
+                        "(leave one article out), then stop")
     parser.add_argument("--power", type=float, default=2.0, help="with --fit: soft targets proportional to F1 ** power")
     parser.add_argument("--generic", action="store_true", help="the extractor alone, typed path off")
     parser.add_argument("--no-soft", action="store_true", help="soft-anchor (token vector) features off")
@@ -338,8 +363,12 @@ def main() -> None:
         return
     if args.check:
         sys.exit(1 if check(rows, args.check) else 0)
+    if args.choose_l2:
+        choose_l2(rows)
+        return
     if args.fit:
-        weights = fit(rows, args.fit, args.l2, args.power)
+        l2 = args.l2 if args.l2 is not None else (0.5 if SYNTAX else 1.0)
+        weights = fit(rows, args.fit, l2, args.power)
         if args.write:
             write_weights(weights, args.fit, "SYNTAX_WEIGHTS" if SYNTAX else "WEIGHTS")
         print(json.dumps(weights, sort_keys=True))

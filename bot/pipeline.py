@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .answer import Answer, compose, more_answer
+from .answer import Answer, answer_first, compose, more_answer
 from .conversation import Conversation, Resolution, Turn
 from .corpus import Article
 from .embedding import Encoder, shared_encoder
@@ -108,7 +108,8 @@ class Pipeline:
                 continue
             queries = [(next(prepared), weight) for _, weight in resolution.queries]
             query = queries[0][0]
-            hits = self.focused(query, self.retriever.rank_fused(queries, RANK_DEPTH))
+            hits = answer_first(self.focused(query, self.retriever.rank_fused(queries, RANK_DEPTH)), query,
+                                self._text_of, self.retriever.tokens, self.syntax)
             answer = compose(resolution.question, resolution.resolved, query, hits, self.articles,
                              self.missing(query, hits), self.settings.abstain_threshold, self.settings.top_k,
                              rival=self.rival(query, hits), tokens=self.retriever.tokens, syntax=self.syntax)
@@ -163,6 +164,9 @@ class Pipeline:
             return hits
         siblings = self._siblings[self._top_article(hits)]
         return demote_listed(hits, query.entities, lambda g: self.retriever.index.sentence(g)[1].text, siblings)
+
+    def _text_of(self, hit: Hit) -> str:
+        return self.articles[hit.article_id].sentences[hit.index].text
 
     def rival(self, query: Query, hits) -> float:
         """1 when the best sentence names a sibling of the question's name and not the name itself

@@ -186,3 +186,21 @@ def test_a_run_of_symbols_is_never_the_short_answer():
     assert _short("Liaoning invested $ % more than before.", "How much did Liaoning invest?") != "$ %"
     answer = _short("Jilin, Liaoning invested $ % in 2020, says Anna Müller.", "Who said Liaoning invested?")
     assert answer is None or "$" not in answer
+
+
+def test_a_near_tie_is_settled_by_the_sentence_that_answers():
+    """answer_first: of two sentences scoring almost alike, the one with a clear answer span is cited
+    first; a clear lead, or a sentence further down than the margin, keeps the ranking as it is."""
+    from bot.answer import JOINT_MARGIN, answer_first
+    from bot.retrieval import Hit
+
+    texts = ["The harbour ferry is popular with tourists and commuters alike.",
+             "The harbour ferry was launched in 1962 by the city's transport board.",
+             "Tourists like the view from the harbour ferry."]
+    hits = [Hit(k, "a", k, score) for k, score in enumerate((2.0, 2.0 - JOINT_MARGIN / 4, 2.0 - JOINT_MARGIN / 2))]
+    query = _query("When was the harbour ferry launched?")
+    order = [h.index for h in answer_first(hits, query, lambda h: texts[h.index])]
+    assert order[0] == 1 and sorted(order) == [0, 1, 2]
+    lead = [Hit(0, "a", 0, 2.0), Hit(1, "a", 1, 2.0 - 2 * JOINT_MARGIN)]
+    assert answer_first(lead, query, lambda h: texts[h.index]) == lead
+    assert answer_first(hits[:1], query, lambda h: texts[h.index]) == hits[:1]
