@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 from . import answer_types, extract
@@ -197,10 +197,11 @@ def _clause_of(position: int, clauses: list[tuple[int, int]]) -> int:
 
 def compose(question: str, resolved: str, query: Query, hits: Sequence[Hit], articles: dict[str, Article],
             missing: float, threshold: float, max_citations: int, rival: float = 0.0, tokens=None,
-            syntax=None) -> Answer:
-    """Build the answer from ranked hits, abstaining when confidence is under ``threshold``;
-    ``tokens`` / ``syntax``: the index's TokenMatrix and SyntaxMatrix, whose rows for the cited
-    sentence help the short answer."""
+            syntax=None, choose: Callable[[list[Hit]], list[Hit]] | None = None) -> Answer:
+    """Build the answer from ranked hits, abstaining when confidence (of the best hit) is under
+    ``threshold``; ``tokens`` / ``syntax``: the index's TokenMatrix and SyntaxMatrix, whose rows for
+    the cited sentence help the short answer; ``choose``: reorders the hits of an answer that is
+    given (:func:`answer_first`), so a declined question costs no extra extractor run."""
     if not hits:
         return Answer(question, resolved, "The article doesn't say anything about that.", None, True, 0.0, ())
     best = hits[0]
@@ -211,6 +212,9 @@ def compose(question: str, resolved: str, query: Query, hits: Sequence[Hit], art
         text = (f"The article doesn't say. The closest it comes is: \u201c{closest.text}\u201d "
                 f"({top.title}, sentence {best.index + 1}).")
         return Answer(question, resolved, text, None, True, conf, ())
+    if choose is not None:
+        hits = choose(list(hits))
+        best, top = hits[0], articles[hits[0].article_id]
     chosen = [h for h in hits[:max_citations] if h is best or h.score >= best.score - CITATION_MARGIN]
     citations = tuple(citation(articles[h.article_id], h.index, h.score) for h in chosen)
     vectors = tokens.sentence(best.sentence) if tokens is not None and 0 <= best.sentence < len(tokens) else None
@@ -243,8 +247,8 @@ def _expected_f1(sentence: str, hit: Hit, query: Query, tokens, syntax) -> float
     """The extractor's expected F1 of the sentence's best span for the question (0: no candidate)."""
     vectors = tokens.sentence(hit.sentence) if tokens is not None and 0 <= hit.sentence < len(tokens) else None
     parse = syntax.sentence(hit.sentence) if syntax is not None and 0 <= hit.sentence < len(syntax) else None
-    sims = extract.word_sims(sentence, vectors[0], vectors[1], query) if vectors is not None else None
-    ranked = extract.scored(sentence, query.text, query.terms, query.kind, None, sims, parse)
+    ranked = extract.scored(sentence, query.text, query.terms, query.kind, None,
+                            extract.sentence_sims(sentence, vectors, query), parse)
     return ranked[0][0] if ranked else 0.0
 
 

@@ -49,7 +49,32 @@ def set_weights(weights: dict[str, float], syntax: bool = False) -> None:
     target.clear()
     target.update(weights)
     _PLANS.clear()
+    _RECENT.clear()
     layout.cache_clear()
+
+
+_RECENT: dict = {}  # the last few results per sentence and question (answer_first asks what the short answer asks)
+
+
+def _recent(key: tuple, objects: tuple, compute):
+    """``compute()``, or its result from a call with the same ``key`` whose ``objects`` were these
+    very objects (kept with it, so an id in the key is never another object's)."""
+    kept = _RECENT.get(key)
+    if kept is not None and all(a is b for a, b in zip(kept[0], objects)):
+        return kept[1]
+    if len(_RECENT) >= 16:
+        _RECENT.clear()
+    value = compute()
+    _RECENT[key] = (objects, value)
+    return value
+
+
+def sentence_sims(sentence: str, vectors: tuple | None, query) -> WordSims | None:
+    """The soft-anchor similarities of ``sentence`` for ``query`` (None without token vectors)."""
+    if vectors is None:
+        return None
+    return _recent(("sims", sentence, id(query), vectors[0].ctypes.data, len(vectors[0])), (query,),
+                   lambda: word_sims(sentence, vectors[0], vectors[1], query))
 
 
 def weights_for(parse: Parse | None) -> dict[str, float]:
@@ -231,6 +256,13 @@ def scored(sentence: str, question: str, question_terms: tuple[str, ...], kind: 
     the top one nor its probability is the best bet: the span chosen is the one with the highest
     token F1 expected against the model's own distribution over spans (minimum-Bayes-risk choice),
     and that expectation is the confidence the threshold applies to."""
+    return _recent(("scored", sentence, question, question_terms, kind, preferred, id(sims), id(parse)), (sims, parse),
+                   lambda: _scored(sentence, question, question_terms, kind, preferred, sims, parse))
+
+
+def _scored(sentence: str, question: str, question_terms: tuple[str, ...], kind: str | None,
+            preferred: tuple[int, int] | None, sims: WordSims | None, parse: Parse | None
+            ) -> list[tuple[float, float, tuple[int, int]]]:
     got = prepare(sentence, question, question_terms, kind, preferred, sims, parse)
     if not len(got.rows) or not got.matched.any():  # nothing of the question here: no anchor
         return []
@@ -270,8 +302,8 @@ def best_span(sentence: str, query, threshold: float | None = None, preferred: t
     path's span, which becomes a candidate with features of its own; ``vectors``: the sentence's token
     vectors and piece ids (TokenMatrix rows) for the soft-anchor features, when the index has them;
     ``parse``: its dependency parse (bot/syntax.py) for the syntax features, likewise."""
-    sims = word_sims(sentence, vectors[0], vectors[1], query) if vectors is not None else None
-    ranked = scored(sentence, query.text, query.terms, query.kind, preferred, sims, parse)
+    ranked = scored(sentence, query.text, query.terms, query.kind, preferred, sentence_sims(sentence, vectors, query),
+                    parse)
     if not ranked:
         return None
     limit = THRESHOLD if threshold is None else threshold

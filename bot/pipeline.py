@@ -108,11 +108,18 @@ class Pipeline:
                 continue
             queries = [(next(prepared), weight) for _, weight in resolution.queries]
             query = queries[0][0]
-            hits = answer_first(self.focused(query, self.retriever.rank_fused(queries, RANK_DEPTH)), query,
-                                self._text_of, self.retriever.tokens, self.syntax)
+            hits = self.focused(query, self.retriever.rank_fused(queries, RANK_DEPTH))
+            reordered: list[list[Hit]] = []
+
+            def choose(ranked: list[Hit], query: Query = query) -> list[Hit]:
+                reordered.append(answer_first(ranked, query, self._text_of, self.retriever.tokens, self.syntax))
+                return reordered[-1]
+
             answer = compose(resolution.question, resolution.resolved, query, hits, self.articles,
                              self.missing(query, hits), self.settings.abstain_threshold, self.settings.top_k,
-                             rival=self.rival(query, hits), tokens=self.retriever.tokens, syntax=self.syntax)
+                             rival=self.rival(query, hits), tokens=self.retriever.tokens, syntax=self.syntax,
+                             choose=choose)
+            hits = reordered[0] if reordered else hits  # the cited sentence first, as the answer has it
             if conversation is not None:
                 shown = {h.sentence for h in hits[:len(answer.citations)]}
                 conversation.record(Turn(resolution.question, resolution.resolved, hits, len(answer.citations),
