@@ -45,7 +45,7 @@ EVAL_EPILOG = """examples:
   articlebot eval tests/suites/article.jsonl --compare old.json
 
 metrics for --min/--max: pass_rate case_pass_rate has_ans_pass_rate no_ans_pass_rate hit@1 hit@3 mrr@10
-citation_precision citation_recall em f1 has_ans_em has_ans_f1 no_ans_em abstain_precision abstain_recall
+answer_sentence@1 answer_sentence@3 citation_precision citation_recall em f1 has_ans_em has_ans_f1 no_ans_em abstain_precision abstain_recall
 abstain_f1 latency_p50_ms latency_p95_ms latency_mean_ms errors (definitions: docs/evaluation.md)
 exit status: 0 all thresholds met, 1 one missed (or a question raised an error), 2 invalid suite."""
 

@@ -20,6 +20,7 @@ SECTIONS = (
     ("Pass", (("pass_rate", "pass rate (turns)"), ("case_pass_rate", "pass rate (cases)"),
               ("has_ans_pass_rate", "pass rate, answerable"), ("no_ans_pass_rate", "pass rate, unanswerable"))),
     ("Answer sentence", (("hit@1", "hit@1"), ("hit@3", "hit@3"), ("mrr@10", "MRR@10"),
+                         ("answer_sentence@1", "holds an answer @1"), ("answer_sentence@3", "holds an answer @3"),
                          ("citation_precision", "citation precision"), ("citation_recall", "citation recall"))),
     ("Short answer", (("em", "exact match"), ("f1", "token F1"), ("has_ans_em", "HasAns exact match"),
                       ("has_ans_f1", "HasAns F1"), ("no_ans_em", "NoAns exact match"))),

@@ -37,7 +37,7 @@ def turn_row(turn: TurnResult) -> dict:
         },
         "checks": turn.checks, "passed": turn.passed, "error": turn.error,
         "gold_sentences": [sorted([aid, idx + 1] for aid, idx in group) for group in turn.gold],
-        "gold_rank": turn.gold_rank, "citation_precision": precision, "citation_recall": recall,
+        "gold_rank": turn.gold_rank, "answer_rank": turn.answer_rank, "citation_precision": precision, "citation_recall": recall,
         "em": scores[0] if scores else None, "f1": scores[1] if scores else None,
         "latency_ms": round(turn.latency_ms, 3),
     }

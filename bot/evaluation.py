@@ -40,6 +40,8 @@ class TurnResult:
     gold: tuple[frozenset, ...]
     ranking: tuple[SentenceId, ...]
     latency_ms: float
+    # sentences holding a gold answer string, case-insensitive: the issue's answer-sentence definition
+    answer_sentences: frozenset = frozenset()
 
     @property
     def passed(self) -> bool:
@@ -63,6 +65,11 @@ class TurnResult:
     @property
     def gold_rank(self) -> int | None:
         return first_rank(self.ranking, frozenset().union(*self.gold)) if self.gold else None
+
+    @property
+    def answer_rank(self) -> int | None:
+        """Rank of the first sentence holding a gold answer string (``answer_sentence@k``)."""
+        return first_rank(self.ranking, self.answer_sentences) if self.answer_sentences else None
 
     def em_f1(self) -> tuple[float, float] | None:
         """Exact match and F1 of the prediction when the case has gold answers or must abstain."""
@@ -219,8 +226,19 @@ def _ask(pipeline, articles: Sequence[Article], cases: Sequence[Case], conversat
         gold = gold_groups(spec.expect, articles)
         checks = check_turn(spec.expect, answer, gold) if answer is not None else {}
         out.append(TurnResult(case.id, number, case.tags, spec.question, spec.expect, answer, error, checks,
-                              gold, ranking, latency))
+                              gold, ranking, latency, answer_sentences(spec.expect, articles)))
     return out
+
+
+def answer_sentences(expect: Expect, articles: Sequence[Article]) -> frozenset:
+    """The sentences that contain one of the turn's gold answers (case-insensitive substring), as
+    the SQuAD answer-sentence@k of issue 6 counts them; looser than ``gold_groups``, which takes the
+    sentence at the SQuAD answer offset."""
+    golds = [g.lower() for g in expect.answers if g.strip()]
+    if not golds:
+        return frozenset()
+    return frozenset((a.id, s.index) for a in articles for s in a.sentences
+                     if any(g in s.text.lower() for g in golds))
 
 
 def _ranking(answer: dict, hits) -> tuple[SentenceId, ...]:

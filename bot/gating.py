@@ -10,8 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 RATIOS = ("pass_rate", "case_pass_rate", "has_ans_pass_rate", "no_ans_pass_rate", "hit@1", "hit@3", "mrr@10",
-          "citation_precision", "citation_recall", "em", "f1", "has_ans_em", "has_ans_f1", "no_ans_em",
-          "abstain_precision", "abstain_recall", "abstain_f1")
+          "answer_sentence@1", "answer_sentence@3", "citation_precision", "citation_recall", "em", "f1", "has_ans_em",
+          "has_ans_f1", "no_ans_em", "abstain_precision", "abstain_recall", "abstain_f1")
 LATENCIES = ("latency_p50_ms", "latency_p95_ms", "latency_mean_ms")
 COUNTS = ("errors",)
 GATEABLE = RATIOS + LATENCIES + COUNTS

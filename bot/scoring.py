@@ -54,6 +54,7 @@ def summarise(results: Sequence[CaseResult]) -> Summary:
     unanswerable = [t for t in counted if t.expect.answerable is False]
     ranked = [t for t in turns if t.gold and t.answer is not None]
     ranks = [t.gold_rank for t in ranked]
+    containing = [t.answer_rank for t in turns if t.answer_sentences and t.answer is not None]
     citations = [citation_scores(t) for t in ranked]
     em_f1 = [(t, t.em_f1()) for t in turns if t.answer is not None]
     has = [s for t, s in em_f1 if s is not None and t.expect.answers]
@@ -73,6 +74,8 @@ def summarise(results: Sequence[CaseResult]) -> Summary:
         "ranked_turns": len(ranked),
         "hit@1": mean(hit_at(r, 1) for r in ranks), "hit@3": mean(hit_at(r, 3) for r in ranks),
         "mrr@10": mean(reciprocal_rank(r, 10) for r in ranks),
+        "answer_sentence@1": mean(hit_at(r, 1) for r in containing),
+        "answer_sentence@3": mean(hit_at(r, 3) for r in containing),
         "citation_precision": mean(p for p, _ in citations if p is not None),
         "citation_recall": mean(r for _, r in citations if r is not None),
         "em_turns": len(has) + len(nos),

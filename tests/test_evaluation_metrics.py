@@ -157,9 +157,9 @@ def _answer(abstained: bool, cited: list[int] = (), short: str | None = None) ->
 
 
 def _turn(case: str, turn: int, expect: Expect, answer: dict, checks: dict, gold=(), ranking=(), tags=("t",),
-          latency: float = 10.0) -> TurnResult:
+          latency: float = 10.0, holding=()) -> TurnResult:
     return TurnResult(case, turn, tags, "q", expect, answer, None, checks, tuple(frozenset(g) for g in gold),
-                      tuple(ranking), latency)
+                      tuple(ranking), latency, frozenset(holding))
 
 
 def test_summary_of_hand_computed_turns():
@@ -206,3 +206,26 @@ def test_summary_of_hand_computed_turns():
     assert m.by_tag["x"] == {"turns": 2, "passed": 1, "pass_rate": 0.5}
     assert m.by_tag["y"]["pass_rate"] == 0.0
     assert m.by_turn == {"1": {"turns": 4, "passed": 2, "pass_rate": 0.5}}
+
+
+def test_answer_sentence_counts_any_sentence_holding_the_answer():
+    """answer_sentence@k (issue 6's definition): the first sentences ranked hold a gold answer string
+    anywhere, whether or not they are the sentence at the SQuAD offset (hit@k's gold)."""
+    from bot.corpus import Article, Sentence
+    from bot.evaluation import answer_sentences
+
+    answerable = Expect(answers=("Paris",))
+    turns = [_turn("a", 0, answerable, _answer(False, [2]), {}, gold=[{("a", 0)}], ranking=[("a", 2), ("a", 0)],
+                   holding=[("a", 0), ("a", 2)]),
+             _turn("b", 0, answerable, _answer(True), {}, gold=[{("a", 0)}], ranking=[("a", 5), ("a", 6), ("a", 0)],
+                   holding=[("a", 0)])]
+    results = [CaseResult(Case(t.case_id, (TurnSpec("q", t.expect),)), (t,)) for t in turns]
+    metrics = summarise(results).metrics
+    assert metrics["hit@1"] == 0.0 and metrics["answer_sentence@1"] == 0.5
+    assert metrics["answer_sentence@3"] == 1.0
+    text = "Paris is big. Lyon is not. PARIS again."
+    sentences = tuple(Sentence(k, text.index(t), text.index(t) + len(t), t) for k, t in
+                      enumerate(("Paris is big.", "Lyon is not.", "PARIS again.")))
+    article = Article("a", "A", text, sentences)
+    assert answer_sentences(answerable, [article]) == {("a", 0), ("a", 2)}
+    assert answer_sentences(Expect(abstain=True), [article]) == frozenset()
