@@ -217,9 +217,7 @@ def compose(question: str, resolved: str, query: Query, hits: Sequence[Hit], art
         best, top = hits[0], articles[hits[0].article_id]
     chosen = [h for h in hits[:max_citations] if h is best or h.score >= best.score - CITATION_MARGIN]
     citations = tuple(citation(articles[h.article_id], h.index, h.score) for h in chosen)
-    vectors = tokens.sentence(best.sentence) if tokens is not None and 0 <= best.sentence < len(tokens) else None
-    parse = syntax.sentence(best.sentence) if syntax is not None and 0 <= best.sentence < len(syntax) else None
-    span = short_answer(citations[0].text, query, vectors, parse)
+    span = short_answer(citations[0].text, query, _row(tokens, best), _row(syntax, best))
     short = citations[0].text[span[0]:span[1]] if span else None
     text = " ".join(c.text for c in citations)
     return Answer(question, resolved, text, short, False, conf, citations, span)
@@ -245,11 +243,14 @@ def answer_first(hits: Sequence[Hit], query: Query, text_of, tokens=None, syntax
 
 def _expected_f1(sentence: str, hit: Hit, query: Query, tokens, syntax) -> float:
     """The extractor's expected F1 of the sentence's best span for the question (0: no candidate)."""
-    vectors = tokens.sentence(hit.sentence) if tokens is not None and 0 <= hit.sentence < len(tokens) else None
-    parse = syntax.sentence(hit.sentence) if syntax is not None and 0 <= hit.sentence < len(syntax) else None
     ranked = extract.scored(sentence, query.text, query.terms, query.kind, None,
-                            extract.sentence_sims(sentence, vectors, query), parse)
+                            extract.sentence_sims(sentence, _row(tokens, hit), query), _row(syntax, hit))
     return ranked[0][0] if ranked else 0.0
+
+
+def _row(matrix, hit: Hit):
+    """The hit's sentence in a per-sentence store of the index (TokenMatrix, SyntaxMatrix), if any."""
+    return matrix.sentence(hit.sentence) if matrix is not None and 0 <= hit.sentence < len(matrix) else None
 
 
 def more_answer(question: str, resolved: str, hits: Sequence[Hit], articles: dict[str, Article]) -> Answer:

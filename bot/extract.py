@@ -49,37 +49,21 @@ def set_weights(weights: dict[str, float], syntax: bool = False) -> None:
     target.clear()
     target.update(weights)
     _PLANS.clear()
-    _RECENT.clear()
     layout.cache_clear()
-
-
-_RECENT: dict = {}  # the last few results per sentence and question (answer_first asks what the short answer asks)
-
-
-def _recent(key: tuple, objects: tuple, compute):
-    """``compute()``, or its result from a call with the same ``key`` whose ``objects`` were these
-    very objects (kept with it, so an id in the key is never another object's)."""
-    kept = _RECENT.get(key)
-    if kept is not None and all(a is b for a, b in zip(kept[0], objects)):
-        return kept[1]
-    if len(_RECENT) >= 16:
-        _RECENT.clear()
-    value = compute()
-    _RECENT[key] = (objects, value)
-    return value
 
 
 def sentence_sims(sentence: str, vectors: tuple | None, query) -> WordSims | None:
     """The soft-anchor similarities of ``sentence`` for ``query`` (None without token vectors)."""
-    if vectors is None:
-        return None
-    return _recent(("sims", sentence, id(query), vectors[0].ctypes.data, len(vectors[0])), (query,),
-                   lambda: word_sims(sentence, vectors[0], vectors[1], query))
+    return word_sims(sentence, vectors[0], vectors[1], query) if vectors is not None else None
+
+
+PARSE_WORDS = 150  # longer "sentences" (a table or list run together) are read without their parse:
+# its word-pair tables grow with the square of the length (2,000 words: ~5 s); the SQuAD sample's longest is 134
 
 
 def weights_for(parse: Parse | None) -> dict[str, float]:
     """The weights fitted with the features this sentence has: with its parse, when one was fitted."""
-    return SYNTAX_WEIGHTS if parse is not None and SYNTAX_WEIGHTS else WEIGHTS
+    return SYNTAX_WEIGHTS if parse is not None and SYNTAX_WEIGHTS and len(parse) <= PARSE_WORDS else WEIGHTS
 
 
 @dataclass(frozen=True)
@@ -112,7 +96,7 @@ class Prepared:
     typed: list[tuple[int, int]]
     preferred: tuple[int, int] | None
     syntax: RunSyntax | None  # the runs in the sentence's parse (bot/span_syntax.py), when it has one
-    weights: dict[str, float]
+    plan: Plan
 
     def tokens(self) -> list[Token]:
         """The sentence's tokens with the question's words marked (what the named features read)."""
@@ -219,8 +203,7 @@ def prepare(sentence: str, question: str, question_terms: tuple[str, ...], kind:
         rows = np.append(rows, extra)
     typed = answer_types.spans(sentence, kind) if kind else []
     syntax = run_syntax(lay, runs, parse) if weights is SYNTAX_WEIGHTS else None
-    return Prepared(lay, matched, sims, has, runs, rows, columns, sums, wh, shape, head, typed, preferred, syntax,
-                    weights)
+    return Prepared(lay, matched, sims, has, runs, rows, columns, sums, wh, shape, head, typed, preferred, syntax, p)
 
 
 def _soft_columns(lay: Layout, sims: WordSims, out: np.ndarray) -> np.ndarray:
@@ -240,10 +223,9 @@ def _soft_columns(lay: Layout, sims: WordSims, out: np.ndarray) -> np.ndarray:
 
 def linear_scores(got: Prepared) -> np.ndarray:
     """Every candidate's score (bot/span_scores.py, bot/span_syntax.py) for a prepared sentence."""
-    p = _PLANS[got.wh, got.shape, got.weights is SYNTAX_WEIGHTS]
-    s = scores(got.runs, got.sums, got.columns, got.has, got.typed, got.preferred, p)
+    s = scores(got.runs, got.sums, got.columns, got.has, got.typed, got.preferred, got.plan)
     if got.syntax is not None:
-        s = s + syntax_scores(got.syntax, np.flatnonzero(got.matched), got.weights, got.wh, got.shape)
+        s = s + syntax_scores(got.syntax, np.flatnonzero(got.matched), SYNTAX_WEIGHTS, got.wh, got.shape)
     return s[got.rows]
 
 
@@ -256,13 +238,6 @@ def scored(sentence: str, question: str, question_terms: tuple[str, ...], kind: 
     the top one nor its probability is the best bet: the span chosen is the one with the highest
     token F1 expected against the model's own distribution over spans (minimum-Bayes-risk choice),
     and that expectation is the confidence the threshold applies to."""
-    return _recent(("scored", sentence, question, question_terms, kind, preferred, id(sims), id(parse)), (sims, parse),
-                   lambda: _scored(sentence, question, question_terms, kind, preferred, sims, parse))
-
-
-def _scored(sentence: str, question: str, question_terms: tuple[str, ...], kind: str | None,
-            preferred: tuple[int, int] | None, sims: WordSims | None, parse: Parse | None
-            ) -> list[tuple[float, float, tuple[int, int]]]:
     got = prepare(sentence, question, question_terms, kind, preferred, sims, parse)
     if not len(got.rows) or not got.matched.any():  # nothing of the question here: no anchor
         return []

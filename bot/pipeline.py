@@ -111,7 +111,7 @@ class Pipeline:
             hits = self.focused(query, self.retriever.rank_fused(queries, RANK_DEPTH))
             reordered: list[list[Hit]] = []
 
-            def choose(ranked: list[Hit], query: Query = query) -> list[Hit]:
+            def choose(ranked: list[Hit]) -> list[Hit]:  # called within this iteration, for an answer given
                 reordered.append(answer_first(ranked, query, self._text_of, self.retriever.tokens, self.syntax))
                 return reordered[-1]
 

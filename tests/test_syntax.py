@@ -126,3 +126,12 @@ def test_without_spacy_the_bot_answers_with_the_syntax_free_weights(make_setting
     assert pipe.syntax is None
     answer = pipe.answer("How much has Liaoning province invested?")
     assert not answer.abstained and answer.short_answer == "2 billion yuan ($278 million)"
+
+
+def test_a_very_long_sentence_is_read_without_its_parse():
+    """A list or table run together into one "sentence" would cost seconds of word-pair tables."""
+    long_text = " ".join(SENTENCES * 30)
+    parse = syntax.parse_texts([long_text]).sentence(0)
+    assert len(parse) > extract.PARSE_WORDS
+    assert extract.weights_for(parse) is extract.WEIGHTS
+    assert extract.weights_for(syntax.parse_texts(SENTENCES[:1]).sentence(0)) is extract.SYNTAX_WEIGHTS
