@@ -29,6 +29,13 @@ def _ok(good: bool) -> str:
     return "yes" if good else "NO"
 
 
+def _spread(values: list[float]) -> str:
+    if not values:
+        return "-"
+    ordered = sorted(values)
+    return f"{ordered[0]:.2f} / {ordered[len(ordered) // 2]:.2f} / {ordered[-1]:.2f} x ({len(values)} blocks)"
+
+
 def rows_for(results: dict) -> list[tuple[str, str, str, str]]:
     rows = []
     if "warm" in results:
@@ -39,6 +46,7 @@ def rows_for(results: dict) -> list[tuple[str, str, str, str]]:
             ("warm answer, bundled article, p50 / p95",
              f"{w['answer']['p50_ms']:.2f} / {w['answer']['p95_ms']:.2f} ms", "", ""),
             ("  answer p50 / embedding p50", f"{w['ratio_p50']:.2f} x", "<= 1.3 x", _ok(w["ratio_p50"] <= 1.3)),
+            ("    the same per block of rounds, min / median / max", _spread(w.get("ratio_p50_by_block") or []), "", ""),
             ("  answer p95 / embedding p50", f"{w['ratio_p95']:.2f} x", "<= 2 x", _ok(w["ratio_p95"] <= 2.0)),
         ]
         if "warm_reference" in results:

@@ -98,6 +98,15 @@ def term_positions(text: str) -> tuple[tuple[int, str], ...]:
     return tuple((start, stem) for (start, _), stem in zip(found, stems))
 
 
+def starts_by_term(text: str) -> dict[str, tuple[int, ...]]:
+    """The offsets of each term's words in ``text`` (:func:`term_positions` grouped by term): the
+    answer-kind signal looks up the question's few terms instead of scanning every word."""
+    found: dict[str, list[int]] = {}
+    for start, term in term_positions(text):
+        found.setdefault(term, []).append(start)
+    return {term: tuple(starts) for term, starts in found.items()}
+
+
 _ENTITY = re.compile(r"\b(?:[A-Z][A-Za-z0-9'-]*|\d[\d,.]*)")
 # capitalised only because they open the question: "Besides going digital, what ..."
 _IMPERATIVES = frozenset("tell describe explain name list give show say summarise summarize compare define besides "

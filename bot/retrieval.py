@@ -17,7 +17,7 @@ import numpy as np
 from . import answer_types
 from .arrays import max_by_owner, max_of_rows, padded_rows, scores_of
 from .embedding import Encoder
-from .lexical import LazyRows, LexicalIndex, entity_terms, term_pairs, term_positions, terms, words
+from .lexical import LazyRows, LexicalIndex, entity_terms, starts_by_term, term_pairs, terms, words
 from .store import CorpusIndex
 from .term_signals import TermArrays, candidate_signals
 from .token_match import TokenMatrix
@@ -101,7 +101,7 @@ class Retriever:
         self.sentence_bigrams = LazyRows(n, lambda g: frozenset(itertools.pairwise(lex.terms_of(g))), keep)
         self._kinds: dict[str, LazyRows] = {}
         self._kind_holders: dict[str, list[tuple[int, int, list]]] = {}  # exact route: sentences with spans
-        self._term_positions = LazyRows(n, lambda g: term_positions(texts[g]), keep)  # (offset, term) per word
+        self._term_starts = LazyRows(n, lambda g: starts_by_term(texts[g]), keep)  # term -> its words' offsets
         self._texts = texts
         self.paragraph_key = LazyRows(n, lambda g: (int(index.sentence_article[g]), index.sentence(g)[1].paragraph),
                                       keep)
@@ -352,7 +352,7 @@ class Retriever:
                 self._keep)
         per_sentence = self._kinds[query.kind]
         asked = set(words(query.text))
-        wanted = set(query.terms)
+        wanted = frozenset(query.terms)
         out = np.zeros(len(candidates), dtype=np.float32)
         if candidates is self._every:  # exact route: only the sentences holding a span of the kind, found once
             if query.kind not in self._kind_holders:
@@ -362,10 +362,10 @@ class Retriever:
         else:
             held = ((i, int(g), per_sentence[g]) for i, g in enumerate(candidates))
         for i, g, rows in held:
-            spans = [span for own, span in rows if answer_types.is_new(own, asked)]
-            if not spans:
+            if not (spans := [span for own, span in rows if answer_types.is_new(own, asked)]):
                 continue
-            anchors = [start for start, term in self._term_positions[g] if term in wanted]
+            starts = self._term_starts[g]
+            anchors = [a for term in wanted & starts.keys() for a in starts[term]]
             if not anchors:
                 out[i] = 0.5
                 continue

@@ -168,11 +168,14 @@ def kept_tokens(keep: list[int], ids: Sequence[int], mat: np.ndarray) -> tuple[n
     """The rows ``keep`` of ``mat`` at unit length, and their ids. Kept pieces that form one run (the
     usual case: [CLS], [SEP] and a closing "?" dropped) are taken as a slice, not gathered; the norm is
     ``np.linalg.norm(mat, axis=1, keepdims=True)``'s own formula (square, ``add.reduce`` along the row,
-    square root) without its argument handling: same numbers."""
+    square root) without its argument handling: same numbers. Written column-major: every use is
+    ``rows @ tokens.T``, and OpenBLAS multiplies by a contiguous right-hand side 2.5x faster than by a
+    transposed view (measured: 405 token rows x 6 question tokens, 23 vs 61 us)."""
     rows = slice(keep[0], keep[-1] + 1) if keep[-1] - keep[0] + 1 == len(keep) else keep
     mat = np.asarray(mat[rows], dtype=np.float32)
     norms = np.sqrt(np.add.reduce(mat * mat, axis=1, keepdims=True))
-    return mat / np.maximum(norms, 1e-12), np.asarray(ids, np.int32)[rows]
+    unit = np.divide(mat, np.maximum(norms, 1e-12), out=np.empty(mat.shape, np.float32, order="F"))
+    return unit, np.asarray(ids, np.int32)[rows]
 
 
 DENSE_ROWS = 50_000  # token rows up to which one float32 copy (<= 77 MB) serves every question at once

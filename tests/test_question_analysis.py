@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot import answer_types as at
-from bot.lexical import entity_terms
+from bot.lexical import entity_terms, starts_by_term, term_positions
 
 
 @pytest.mark.parametrize(("question", "kind"), [
@@ -66,3 +66,14 @@ def test_quick_checks_never_change_the_spans_found(monkeypatch, kind):
     monkeypatch.setattr(at, "_may_match", lambda *args, **kwargs: True)
     assert [at._find_spans(text, kind) for text in texts] == guarded
     assert any(guarded)
+
+
+def test_starts_by_term_are_the_term_positions_grouped():
+    """The answer-kind signal looks anchors up by term; they must be exactly the scanned positions."""
+    text = "Jilin invested 2 billion yuan; Jilin's investors invest more in Jilin, and $5 more."
+    positions = term_positions(text)
+    grouped = starts_by_term(text)
+    assert set(grouped) == {term for _, term in positions}
+    for term, starts in grouped.items():
+        assert list(starts) == [start for start, t in positions if t == term]
+    assert len(grouped["jilin"]) == 3

@@ -67,6 +67,7 @@ def test_content_tokens_equal_the_gathered_linalg_definition():
             want = rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
             got, kept = content_tokens(pieces, ids, mat)
             assert got.tobytes() == want.tobytes() and kept.tolist() == [ids[i] for i in keep]
+            assert got.T.flags.c_contiguous  # column-major: ``rows @ tokens.T`` multiplies a contiguous matrix
 
 
 def test_maxsim_of_every_sentence_equals_gathering_them_all(encoder):
