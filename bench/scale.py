@@ -200,7 +200,7 @@ def measure(workdir: Path, n_queries: int) -> dict:
     for owner, name, label in ((retriever, "prepare", "prepare (embed, terms)"), (retriever, "rank_fused", "rank"),
                                (retriever, "_candidates", "  candidates (FAISS x2, BM25 top)"),
                                (retriever, "features", "  features"),
-                               (retriever, "_dense_scores", "    dense rows (exact rescoring)"),
+                               (retriever, "_dense_scores", "    dense rows (8-bit codes, best 64 read exactly)"),
                                (retriever, "_chunk_scores", "    chunk rows"),
                                (retriever, "_kind_signal", "    answer-kind signal"),
                                (retriever.lexical, "scores", "  BM25 scores (cached per query)")):

@@ -38,9 +38,15 @@ def padded_rows(offsets: np.ndarray, values: np.ndarray, n_rows: int, empty: int
     return np.array([r + r[:1] * (width - len(r)) for r in rows], dtype=np.int64).reshape(-1, width)
 
 
-def scores_of(vectors: np.ndarray, owner: np.ndarray, ids: np.ndarray, vector: np.ndarray, size: int) -> np.ndarray:
+def scores_of(vectors: np.ndarray, owner: np.ndarray, ids: np.ndarray, vector: np.ndarray, size: int,
+              coded=None, rescore: int = 0) -> np.ndarray:
     """Best window score of each owner in ``ids`` (``owner`` is sorted: rows are stored in owner order),
-    reading only their rows; a ``size``-long array, 0 elsewhere."""
+    reading only their rows; a ``size``-long array, 0 elsewhere.
+
+    ``coded``: a FAISS index over the same rows that keeps its own 8-bit copy in memory (HNSW-SQ),
+    when ``vectors`` stays on disk. Every row is then scored from the codes (cosine error ~1e-3) and
+    only the ``rescore`` best are read and scored exactly. Why: a question's few hundred rows are a
+    few hundred page faults once the VM's memory reclaim has evicted the file (docs/performance.md)."""
     out = np.zeros(size, dtype=np.float32)
     begin, end = np.searchsorted(owner, ids, "left"), np.searchsorted(owner, ids, "right")
     has = end > begin
@@ -49,7 +55,13 @@ def scores_of(vectors: np.ndarray, owner: np.ndarray, ids: np.ndarray, vector: n
         counts = end - begin
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
         rows = flat_ranges(begin, end)
-        best = np.maximum.reduceat(np.asarray(vectors[rows]) @ vector, starts)
+        if coded is None:
+            values = np.asarray(vectors[rows]) @ vector
+        else:
+            values = coded.reconstruct_batch(rows) @ vector
+            top = np.argpartition(-values, rescore - 1)[:rescore] if len(rows) > rescore else slice(None)
+            values[top] = np.asarray(vectors[rows[top]]) @ vector
+        best = np.maximum.reduceat(values, starts)
         best[best < -0.5] = 0.0  # as max_by_owner does (only ids are written: the other pages of
         out[ids] = best  # a million zeros are never touched)
     return out

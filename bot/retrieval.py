@@ -18,13 +18,14 @@ from . import answer_types
 from .arrays import max_by_owner, max_of_rows, padded_rows, scores_of
 from .embedding import Encoder
 from .lexical import LazyRows, LexicalIndex, entity_terms, starts_by_term, term_pairs, terms, words
-from .store import CorpusIndex
+from .store import CorpusIndex, codes_for
 from .term_signals import TermArrays, candidate_signals
 from .token_match import TokenMatrix
 
 EXACT_LIMIT = 20_000  # sentences; below it every sentence is scored, above it candidates come from the indexes
 LAZY_ROWS = 1 << 13  # per-sentence rows kept above EXACT_LIMIT (candidates change with every question)
 DENSE_CANDIDATES, CHUNK_CANDIDATES, LEXICAL_CANDIDATES = 200, 50, 200  # per query, above EXACT_LIMIT
+RESCORED = 64, 16  # sentence / chunk windows read exactly from disk per query; the rest scored from FAISS's codes
 SIGNALS = ("dense", "context", "bm25", "coverage", "window", "paragraph", "type", "entity", "bigram", "maxsim")
 _LEXICAL = np.array([SIGNALS.index(name) for name in ("coverage", "window", "paragraph", "entity", "bigram")])
 
@@ -233,7 +234,8 @@ class Retriever:
         if ix.n_sentences <= EXACT_LIMIT:
             return max_by_owner(ix.sentence_vectors @ query.vector, ix.sentence_owner, ix.n_sentences,
                                  self._one_vector_each[0])
-        return scores_of(ix.sentence_vectors, ix.sentence_owner, candidates, query.vector, ix.n_sentences)
+        return scores_of(ix.sentence_vectors, ix.sentence_owner, candidates, query.vector, ix.n_sentences,
+                         codes_for(ix.sentence_faiss, ix.sentence_vectors), RESCORED[0])
 
     def _chunk_scores(self, query: Query, candidates: np.ndarray) -> np.ndarray:
         """Best window similarity per chunk; above ``EXACT_LIMIT`` only chunks holding a candidate."""
@@ -242,7 +244,8 @@ class Retriever:
             return max_by_owner(ix.chunk_vectors @ query.vector, ix.chunk_owner, len(ix.chunks),
                                  self._one_vector_each[1])
         wanted = np.unique(ix.sentence_chunks.rows(candidates))
-        return scores_of(ix.chunk_vectors, ix.chunk_owner, wanted, query.vector, len(ix.chunks))
+        return scores_of(ix.chunk_vectors, ix.chunk_owner, wanted, query.vector, len(ix.chunks),
+                         codes_for(ix.chunk_faiss, ix.chunk_vectors), RESCORED[1])
 
     def _small_signals(self, query: Query, candidates: np.ndarray | slice, idf: dict[str, float], total: float,
                        pairs: set[tuple[str, str]]) -> np.ndarray | None:
@@ -332,11 +335,8 @@ class Retriever:
             done += len(block)
 
     def _neighbour_terms(self, g: int) -> frozenset[str]:
-        out: set[str] = set()
-        for other in (g - 1, g + 1):
-            if 0 <= other < len(self.sentence_terms) and self.paragraph_key[other] == self.paragraph_key[g]:
-                out |= self.sentence_terms[other]
-        return frozenset(out)
+        return frozenset().union(*(self.sentence_terms[o] for o in (g - 1, g + 1) if 0 <= o < len(self.sentence_terms)
+                                   and self.paragraph_key[o] == self.paragraph_key[g]))
 
     def _kind_signal(self, query: Query, candidates: np.ndarray) -> np.ndarray:
         """How well a sentence holds a span of the wanted kind that is new to the question: 0 without

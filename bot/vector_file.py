@@ -76,3 +76,10 @@ def _read_through(fd: int, block: int = 8 << 20) -> None:
         pass  # only a warm-up: reads on demand still work
     finally:
         os.close(fd)
+
+
+def codes_for(index, vectors) -> object | None:
+    """``index`` when ``vectors`` are read from disk (a :class:`VectorFile`) and ``index`` keeps decodable
+    codes of the same rows in memory (HNSW over 8-bit codes), else None: what
+    ``arrays.scores_of(coded=...)`` scores rows from before reading the best of them exactly."""
+    return index if isinstance(vectors, VectorFile) and hasattr(index, "hnsw") and hasattr(index, "storage") else None

@@ -97,3 +97,33 @@ def test_an_open_pipeline_keeps_blas_to_one_thread_and_leaves_torch_alone(pipeli
     blas = [lib for lib in threadpool_info() if lib["user_api"] == "blas"]
     assert any("numpy" in lib["filepath"] for lib in blas)  # numpy's own wheel, as installed here
     assert all(lib["num_threads"] == 1 for lib in blas if "torch" not in lib["filepath"])
+
+
+def test_large_index_scores_rows_from_its_codes_and_reads_only_the_best_exactly(tmp_path, monkeypatch):
+    """Above HNSW_THRESHOLD a question's candidate rows are scored from FAISS's in-memory 8-bit codes and
+    only the ``rescore`` best are read from the vector file: those exact, the rest within the codes'
+    error, and the file asked for no other row."""
+    from bot.vector_file import VectorFile, codes_for
+
+    monkeypatch.setattr(store, "HNSW_THRESHOLD", 1000)
+    rng = np.random.default_rng(11)
+    vectors = rng.normal(size=(3000, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    np.save(tmp_path / "v.npy", vectors)
+    on_disk, index = VectorFile(tmp_path / "v.npy"), store.make_faiss(vectors)
+    assert codes_for(index, on_disk) is index and codes_for(index, vectors) is None  # in memory: read exactly
+    asked: list[int] = []
+    real = VectorFile.__getitem__
+    monkeypatch.setattr(VectorFile, "__getitem__", lambda self, rows: (asked.extend(np.atleast_1d(rows).tolist()),
+                                                                          real(self, rows))[1])
+    query = vectors[7] * 0.6 + vectors[8] * 0.4
+    query /= np.linalg.norm(query)
+    ids = rng.choice(3000, 500, replace=False)
+    owner = np.arange(3000)
+    got = arrays.scores_of(on_disk, owner, ids, query, 3000, coded=index, rescore=16)
+    exact = vectors @ query
+    assert len(asked) == 16 and set(asked) <= set(ids.tolist())
+    assert np.abs(got[asked] - exact[asked]).max() < 1e-6  # the rows read are scored exactly
+    best = ids[np.argsort(-exact[ids])[:10]]
+    assert set(best.tolist()) <= set(asked)  # the true top 10 among the candidates are among them
+    assert np.abs(got[ids] - exact[ids]).max() < 0.01 and np.count_nonzero(np.delete(got, ids)) == 0
