@@ -59,10 +59,9 @@ def collect(path: Path, k: int) -> list[dict]:
             top = []
             for hit in hits[:k]:
                 text = article.sentences[hit.index].text
-                vectors = tokens.sentence(hit.sentence)
-                parse = pipe.syntax.sentence(hit.sentence) if pipe.syntax is not None else None
+                vectors, parse = answer._row(tokens, hit), answer._row(pipe.syntax, hit)
                 span = answer.short_answer(text, query, vectors, parse)
-                sims = extract.word_sims(text, vectors[0], vectors[1], query)
+                sims = extract.sentence_sims(text, vectors, query)
                 ranked = extract.scored(text, query.text, query.terms, query.kind, None, sims, parse)
                 top.append({"score": hit.score, "text": text, "short": text[span[0]:span[1]] if span else "",
                             "expected": ranked[0][0] if ranked else 0.0})

@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot import answer, answer_types, extract, soft_anchors, span_features  # noqa: E402
+from bot import answer, answer_types, extract, span_features  # noqa: E402
 from bot.answer_types import KINDS  # noqa: E402
 from bot.lexical import STOPWORDS  # noqa: E402
 from bot.metrics import best_em_f1  # noqa: E402
@@ -189,7 +189,7 @@ def fit(rows: list[Row], split: str, l2: float = 1.0, power: float = 2.0) -> dic
         sentence, q = row.gold_sentence, row.query
         preferred = answer._typed_span(sentence, q) if q.kind else None
         vec = VECTORS.get(sentence)
-        sims = soft_anchors.word_sims(sentence, vec[0], vec[1], q) if vec is not None else None
+        sims = extract.sentence_sims(sentence, vec, q)
         toks, spans, feats = span_features.candidate_features(sentence, q.text, q.terms, q.kind, preferred, sims,
                                                               SYNTAX.get(sentence))
         if not spans:
@@ -261,7 +261,7 @@ def span_outputs(rows: list[Row]) -> list[tuple]:
         for sentence in (row.gold_sentence, row.cited_sentence):
             q, vec = row.query, VECTORS.get(sentence)
             preferred = answer._typed_span(sentence, q) if q.kind else None
-            sims = soft_anchors.word_sims(sentence, vec[0], vec[1], q) if vec is not None else None
+            sims = extract.sentence_sims(sentence, vec, q)
             parse = SYNTAX.get(sentence)
             out.append((answer.short_answer(sentence, q, vec, parse),
                         extract.scored(sentence, q.text, q.terms, q.kind, preferred, sims, parse)))
@@ -308,8 +308,7 @@ def speed(runs: int = 200) -> None:
             continue
         sentence = pipe.articles[hits[0].article_id].sentences[hits[0].index].text
         preferred = answer._typed_span(sentence, query) if query.kind else None
-        parse = pipe.syntax.sentence(hits[0].sentence) if pipe.syntax is not None else None
-        calls.append((sentence, query, preferred, r.tokens.sentence(hits[0].sentence), parse))
+        calls.append((sentence, query, preferred, answer._row(r.tokens, hits[0]), answer._row(pipe.syntax, hits[0])))
     shutil.rmtree(base, ignore_errors=True)
     for label, use_parse in (("with parses", True), ("without parses", False)):
         for sentence, query, preferred, vec, parse in calls:  # warm caches as a running bot has them

@@ -2,7 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+from pathlib import Path
+
 import numpy as np
+
+
+def save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write ``arrays`` to ``path`` (.npz) through a temporary sibling renamed into place, so a reader
+    sees the old file or the new one, never half of one. The temporary file is removed when writing
+    fails; the OSError is the caller's (a read-only index still answers, it only computes again)."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, **arrays)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def flat_ranges(begin: np.ndarray, end: np.ndarray) -> np.ndarray:

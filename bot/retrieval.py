@@ -18,9 +18,10 @@ from . import answer_types
 from .arrays import max_by_owner, max_of_rows, padded_rows, scores_of
 from .embedding import Encoder
 from .lexical import LazyRows, LexicalIndex, entity_terms, starts_by_term, term_pairs, terms, words
-from .store import CorpusIndex, codes_for
+from .store import CorpusIndex
 from .term_signals import TermArrays, candidate_signals
 from .token_match import TokenMatrix
+from .vector_file import codes_for
 
 EXACT_LIMIT = 20_000  # sentences; below it every sentence is scored, above it candidates come from the indexes
 LAZY_ROWS = 1 << 13  # per-sentence rows kept above EXACT_LIMIT (candidates change with every question)
@@ -182,8 +183,7 @@ class Retriever:
         if with_kind and query.kind:
             out[:, 6] = self._kind_signal(query, candidates)
         if self.tokens is not None and query.tokens is not None:
-            every = isinstance(pick, slice)
-            out[:, 9] = self.tokens.maxsim(query.tokens, None if every else candidates, query.token_ids)
+            out[:, 9] = self.tokens.maxsim(query.tokens, None if isinstance(pick, slice) else candidates, query.token_ids)
         return out
 
     def _signals_of(self, query: Query, g: int, idf: dict[str, float], total: float,

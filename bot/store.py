@@ -30,7 +30,7 @@ from .corpus import Article, article_files, corpus_hash, load_corpus
 from .embedding import DIMENSION, MODEL_NAME, Encoder, model_sha256
 from .embedding_cache import EmbeddingCache
 from .errors import IndexCorrupt, IndexUnavailable
-from .vector_file import VectorFile, codes_for  # noqa: F401 (retrieval reads it from here)
+from .vector_file import VectorFile
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,6 @@ saved beside it; answering reads the stored arrays and never imports spaCy. With
 from __future__ import annotations
 
 import logging
-import os
-import uuid
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +19,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from .arrays import save_npz
 
 log = logging.getLogger(__name__)
 
@@ -172,12 +172,8 @@ def sentence_syntax(index, folder: Path | None = None) -> SyntaxMatrix | None:
             log.warning("parses in %s are damaged; parsing again", path)
     matrix = parse_texts([s.text for a in index.articles for s in a.sentences])
     if matrix is not None and path is not None:
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
         try:
-            with open(tmp, "wb") as handle:
-                np.savez(handle, **matrix.arrays())
-            os.replace(tmp, path)
+            save_npz(path, matrix.arrays())
         except OSError as exc:  # a read-only index still answers; it just parses again next start
-            tmp.unlink(missing_ok=True)
             log.info("cannot save parses in %s: %s", folder, exc)
     return matrix

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import re
-import uuid
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +18,8 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
+
+from .arrays import save_npz
 
 log = logging.getLogger(__name__)
 
@@ -211,12 +211,8 @@ def sentence_tokens(index, encoder, folder: Path | None = None) -> TokenMatrix |
     _, mats, ids = encoder.encode_with_tokens(texts)
     matrix = TokenMatrix.from_list(mats, ids)
     if path is not None:
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
         try:
-            with open(tmp, "wb") as handle:
-                np.savez(handle, vectors=matrix.vectors, offsets=matrix.offsets, ids=matrix.ids)
-            os.replace(tmp, path)
+            save_npz(path, {"vectors": matrix.vectors, "offsets": matrix.offsets, "ids": matrix.ids})
         except OSError as exc:  # a read-only index still answers; it just recomputes next start
-            tmp.unlink(missing_ok=True)
             log.info("cannot save token vectors in %s: %s", folder, exc)
     return matrix
