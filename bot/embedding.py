@@ -157,18 +157,23 @@ class Encoder:
             self._onnx = load_onnx(target, self.path)
         return self._onnx is not None
 
-    def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+    def encode(self, texts: Sequence[str], progress: Progress | None = None,
+               started: Callable[[], None] | None = None) -> np.ndarray:
         """One normalised vector per text (texts beyond the window are truncated, as the model does;
-        see :meth:`encode_passages`). Uses the ONNX route when attached."""
+        see :meth:`encode_passages`). Uses the ONNX route when attached (``started``: as for
+        :meth:`encode_with_tokens`)."""
         if self._onnx is not None and texts:
-            return self._onnx.encode(texts)
+            return self._onnx.encode(texts, started=started)
         return self.encode_reference(texts, progress)
 
-    def encode_with_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
+    def encode_with_tokens(self, texts: Sequence[str], started: Callable[[], None] | None = None
+                           ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
         """Unit vectors, per-text content token vectors and their word-piece ids (for MaxSim, see
-        ``bot.token_match``), from one forward pass: ONNX when attached, else sentence-transformers."""
+        ``bot.token_match``), from one forward pass: ONNX when attached, else sentence-transformers.
+        ``started``: called right before the ONNX forward pass, which runs without the GIL (see
+        ``bot.overlap``); the sentence-transformers route does not call it."""
         if self._onnx is not None and texts:
-            return self._onnx.encode_with_tokens(texts)
+            return self._onnx.encode_with_tokens(texts, started=started)
         from .token_match import encode_with_tokens
 
         return encode_with_tokens(self.model, texts)

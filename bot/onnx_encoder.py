@@ -14,7 +14,7 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -111,20 +111,23 @@ class OnnxEncoder:
         self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         self._kinds: dict[int, int] = {}  # piece id -> token_match.piece_kind of its piece, see _content_rows
 
-    def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+    def encode(self, texts: Sequence[str], batch_size: int = 32, started: Callable[[], None] | None = None
+               ) -> np.ndarray:
         """Unit vectors only (see :meth:`run`)."""
-        return self.run(texts, batch_size)
+        return self.run(texts, batch_size, started=started)
 
-    def encode_with_tokens(self, texts: Sequence[str], batch_size: int = 32
+    def encode_with_tokens(self, texts: Sequence[str], batch_size: int = 32, started: Callable[[], None] | None = None
                            ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
         """Unit vectors and, per text, its unit-length contextual token vectors without [CLS], [SEP]
         and punctuation-only pieces, with their piece ids: what ``bot.token_match.encode_with_tokens``
         gives, without torch."""
-        return self.run(texts, batch_size, tokens=True)
+        return self.run(texts, batch_size, tokens=True, started=started)
 
-    def run(self, texts: Sequence[str], batch_size: int = 32, tokens: bool = False):
+    def run(self, texts: Sequence[str], batch_size: int = 32, tokens: bool = False,
+            started: Callable[[], None] | None = None):
         """Texts are run in batches of similar length: padding a batch to its longest text is what
-        costs time (a question is one batch of one)."""
+        costs time (a question is one batch of one). ``started`` is called once, right before the first
+        forward pass, which runs without the GIL (``bot.overlap``: other work may run meanwhile)."""
         encodings = self.tokenizer.encode_batch(list(texts))
         order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
         out = np.zeros((len(encodings), 384), dtype=np.float32)
@@ -139,6 +142,8 @@ class OnnxEncoder:
                 "attention_mask": np.array([encodings[i].attention_mask[:width] for i in rows], dtype=np.int64),
                 "token_type_ids": np.array([encodings[i].type_ids[:width] for i in rows], dtype=np.int64),
             }
+            if begin == 0 and started is not None:
+                started()
             result = self.session.run(wanted, feed)
             out[rows] = result[0]
             if tokens:

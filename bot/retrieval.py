@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -17,7 +17,9 @@ import numpy as np
 from . import answer_types
 from .arrays import max_by_owner, max_of_rows, padded_rows, scores_of
 from .embedding import Encoder
-from .lexical import LazyRows, LexicalIndex, entity_terms, starts_by_term, term_pairs, terms, words
+from .kind_signal import KindSignal
+from .lexical import LazyRows, LexicalIndex, entity_terms, term_pairs, terms
+from .overlap import shared_worker
 from .store import CorpusIndex
 from .term_signals import TermArrays, candidate_signals
 from .token_match import TokenMatrix
@@ -80,6 +82,8 @@ class Query:
     tokens: np.ndarray | None = field(default=None, repr=False, compare=False)
     token_ids: np.ndarray | None = field(default=None, repr=False, compare=False)
     pairs: frozenset[tuple[str, str]] | None = field(default=None, repr=False, compare=False)  # consecutive terms
+    # up to EXACT_LIMIT: every sentence's lexical SIGNALS (the rest 0), found while the model encoded it
+    lexical: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 class Retriever:
@@ -101,10 +105,7 @@ class Retriever:
         keep = self._keep = 0 if n <= EXACT_LIMIT else LAZY_ROWS  # every question scores every sentence: keep all
         self.sentence_terms = LazyRows(n, lambda g: frozenset(lex.terms_of(g)), keep)
         self.sentence_bigrams = LazyRows(n, lambda g: frozenset(itertools.pairwise(lex.terms_of(g))), keep)
-        self._kinds: dict[str, LazyRows] = {}
-        self._kind_holders: dict[str, list[tuple[int, int, list]]] = {}  # exact route: sentences with spans
-        self._term_starts = LazyRows(n, lambda g: starts_by_term(texts[g]), keep)  # term -> its words' offsets
-        self._texts = texts
+        self.kinds = KindSignal(texts, keep)
         self.paragraph_key = LazyRows(n, lambda g: (int(index.sentence_article[g]), index.sentence(g)[1].paragraph),
                                       keep)
         self.paragraph_terms = _ParagraphTerms(self)
@@ -112,16 +113,32 @@ class Retriever:
 
     # ------------------------------------------------------------ public
     def prepare(self, questions: Sequence[str]) -> list[Query]:
-        """Embed all questions in one batch and analyse their terms and answer kind."""
+        """Embed all questions in one batch and analyse their terms and answer kind; the analysis (and,
+        up to ``EXACT_LIMIT``, every lexical signal) runs on the other core while the model encodes
+        (``bot.overlap``), or here after it when no worker took it."""
+        texts = list(questions)
+        job = shared_worker.job(lambda: [self._lexical_query(q, alone=len(texts) == 1) for q in texts])
         if self.tokens is not None:
-            vectors, token_mats, token_ids = self.encoder.encode_with_tokens(list(questions))
+            vectors, token_mats, token_ids = self.encoder.encode_with_tokens(texts, started=job.release)
         else:
-            vectors, token_mats, token_ids = self.encoder.encode(list(questions)), [None] * len(questions), \
-                [None] * len(questions)
-        analysed = [terms(q) for q in questions]
-        return [Query(q, tuple(dict.fromkeys(found)), answer_types.question_type(q), tuple(entity_terms(q)),
-                      v, t, i, term_pairs(found)) for q, found, v, t, i in zip(questions, analysed, vectors, token_mats,
-                                                                          token_ids)]
+            vectors, token_mats, token_ids = self.encoder.encode(texts, started=job.release), [None] * len(texts), \
+                [None] * len(texts)
+        return [replace(query, vector=v, tokens=t, token_ids=i)
+                for query, v, t, i in zip(job.result(), vectors, token_mats, token_ids)]
+
+    def _lexical_query(self, question: str, alone: bool = False) -> Query:
+        """The question's terms, kind, names and term pairs, with (up to ``EXACT_LIMIT``) its lexical
+        signals for every sentence: everything that does not need the embedding. Above it, a question
+        asked ``alone`` gets its BM25 scores, which the index keeps for the query that asks next
+        (``LexicalIndex.scores``: one entry, so a batch would only keep its last)."""
+        found = terms(question)
+        query = Query(question, tuple(dict.fromkeys(found)), answer_types.question_type(question),
+                      tuple(entity_terms(question)), None, pairs=term_pairs(found))
+        if self.index.n_sentences > EXACT_LIMIT:
+            if alone:
+                self.lexical.scores(query.terms)
+            return query
+        return replace(query, lexical=self._lexical_features(query, self._every))
 
     def batch_search(self, questions: Sequence[str], k: int = 10) -> list[list[Hit]]:
         return [self.rank(query, k) for query in self.prepare(questions)]
@@ -159,7 +176,10 @@ class Retriever:
         as ``column_stack(...).astype`` did); given ``_every`` the columns skip the identity gathers."""
         ix = self.index
         pick = slice(None) if candidates is self._every else candidates
-        out = np.zeros((len(candidates), len(SIGNALS)), dtype=np.float32)
+        if candidates is self._every and query.lexical is not None:
+            out = query.lexical.copy()  # found while the model ran (prepare)
+        else:
+            out = self._lexical_features(query, candidates, with_kind)
         out[:, 0] = self._dense_scores(query, candidates)[pick]
         chunk = self._chunk_scores(query, candidates)
         if ix.n_sentences <= EXACT_LIMIT:  # a sentence's best chunk (the 0 slot only if a sentence has none)
@@ -168,6 +188,14 @@ class Retriever:
             np.maximum.reduce(scores[chunks_of_each[pick]], axis=1, out=out[:, 1])  # np.max, no wrapper
         else:
             out[:, 1] = max_of_rows(ix.sentence_chunks.offsets, ix.sentence_chunks.values, candidates, chunk)
+        if self.tokens is not None and query.tokens is not None:
+            out[:, 9] = self.tokens.maxsim(query.tokens, None if isinstance(pick, slice) else candidates, query.token_ids)
+        return out
+
+    def _lexical_features(self, query: Query, candidates: np.ndarray, with_kind: bool = True) -> np.ndarray:
+        """:meth:`features` with only the signals that need no embedding filled in (the rest 0)."""
+        pick = slice(None) if candidates is self._every else candidates
+        out = np.zeros((len(candidates), len(SIGNALS)), dtype=np.float32)
         bm25_all = self.lexical.scores(query.terms)
         top = float(bm25_all.max()) if len(bm25_all) else 0.0
         if top > 0:  # float32 / float, written straight into the column (else it stays 0)
@@ -182,8 +210,6 @@ class Retriever:
         out[:, _LEXICAL] = found.T  # coverage, window, paragraph, entity, bigram: (5, candidates) from every path
         if with_kind and query.kind:
             out[:, 6] = self._kind_signal(query, candidates)
-        if self.tokens is not None and query.tokens is not None:
-            out[:, 9] = self.tokens.maxsim(query.tokens, None if isinstance(pick, slice) else candidates, query.token_ids)
         return out
 
     def _signals_of(self, query: Query, g: int, idf: dict[str, float], total: float,
@@ -339,39 +365,8 @@ class Retriever:
                                    and self.paragraph_key[o] == self.paragraph_key[g]))
 
     def _kind_signal(self, query: Query, candidates: np.ndarray) -> np.ndarray:
-        """How well a sentence holds a span of the wanted kind that is new to the question: 0 without
-        one, from 0.5 (far from the question's words) to 1.0 (right beside them, "40,000 plant species")."""
-        if not query.kind:
-            return np.zeros(len(candidates))
-        if query.kind not in self._kinds:  # spans per sentence, found on a sentence's first use and kept
-            if len(self._kinds) >= 16:  # "named:<noun>" kinds are open-ended: keep the cache bounded
-                self._kinds.clear()
-                self._kind_holders.clear()
-            self._kinds[query.kind] = LazyRows(len(self._texts), lambda g, kind=query.kind, texts=self._texts: [
-                (answer_types.span_words(texts[g], span, kind), span) for span in answer_types.spans(texts[g], kind)],
-                self._keep)
-        per_sentence = self._kinds[query.kind]
-        asked = set(words(query.text))
-        wanted = frozenset(query.terms)
-        out = np.zeros(len(candidates), dtype=np.float32)
-        if candidates is self._every:  # exact route: only the sentences holding a span of the kind, found once
-            if query.kind not in self._kind_holders:
-                self._kind_holders[query.kind] = [(g, g, rows) for g in range(len(per_sentence))
-                                                  if (rows := per_sentence[g])]
-            held = self._kind_holders[query.kind]
-        else:
-            held = ((i, int(g), per_sentence[g]) for i, g in enumerate(candidates))
-        for i, g, rows in held:
-            if not (spans := [span for own, span in rows if answer_types.is_new(own, asked)]):
-                continue
-            starts = self._term_starts[g]
-            anchors = [a for term in wanted & starts.keys() for a in starts[term]]
-            if not anchors:
-                out[i] = 0.5
-                continue
-            gap = min(min(abs(a - span[0]), abs(a - span[1])) for span in spans for a in anchors)
-            out[i] = 0.5 + 0.5 * float(np.exp(-gap / 30.0))  # characters: about five words
-        return out
+        """The answer-kind signal of the candidates (bot/kind_signal.py)."""
+        return self.kinds.signal(query, candidates, every=candidates is self._every)
 
     def _place(self, gid: int) -> tuple[str, int]:
         """(article id, index in it) of sentence ``gid``: the kept list's entry up to ``EXACT_LIMIT``."""

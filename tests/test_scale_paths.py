@@ -58,7 +58,7 @@ def test_lazy_retriever_structures_equal_the_eager_ones(pipeline):
         retriever._kind_signal(type(query)(query.text, query.terms, kind, query.entities, query.vector),
                                np.arange(ix.n_sentences))
         eager = [[(answer_types.span_words(t, span, kind), span) for span in answer_types.spans(t, kind)] for t in texts]
-        assert [retriever._kinds[kind][g] for g in range(len(texts))] == eager
+        assert [retriever.kinds.rows[kind][g] for g in range(len(texts))] == eager
     for a, article in enumerate(ix.articles):  # Pipeline._vocab: each article's terms
         start = int(ix.article_offset[a])
         assert pipeline._vocab[a] == frozenset().union(*(frozenset(s) for s in sequences[start:start + len(article.sentences)]))
