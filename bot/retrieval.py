@@ -117,7 +117,7 @@ class Retriever:
         up to ``EXACT_LIMIT``, every lexical signal) runs on the other core while the model encodes
         (``bot.overlap``), or here after it when no worker took it."""
         texts = list(questions)
-        job = shared_worker.job(lambda: [self._lexical_query(q, alone=len(texts) == 1) for q in texts])
+        job = shared_worker.job(lambda: [self._lexical_query(q) for q in texts])
         if self.tokens is not None:
             vectors, token_mats, token_ids = self.encoder.encode_with_tokens(texts, started=job.release)
         else:
@@ -126,17 +126,14 @@ class Retriever:
         return [replace(query, vector=v, tokens=t, token_ids=i)
                 for query, v, t, i in zip(job.result(), vectors, token_mats, token_ids)]
 
-    def _lexical_query(self, question: str, alone: bool = False) -> Query:
+    def _lexical_query(self, question: str) -> Query:
         """The question's terms, kind, names and term pairs, with (up to ``EXACT_LIMIT``) its lexical
-        signals for every sentence: everything that does not need the embedding. Above it, a question
-        asked ``alone`` gets its BM25 scores, which the index keeps for the query that asks next
-        (``LexicalIndex.scores``: one entry, so a batch would only keep its last)."""
+        signals for every sentence: everything that does not need the embedding (above it the
+        candidates, and so the sentences to score, come from FAISS)."""
         found = terms(question)
         query = Query(question, tuple(dict.fromkeys(found)), answer_types.question_type(question),
                       tuple(entity_terms(question)), None, pairs=term_pairs(found))
         if self.index.n_sentences > EXACT_LIMIT:
-            if alone:
-                self.lexical.scores(query.terms)
             return query
         return replace(query, lexical=self._lexical_features(query, self._every))
 
