@@ -93,7 +93,8 @@ def confidence(hit: Hit, query: Query, missing: float, rival: float = 0.0, text:
 _CLAUSE_BREAK = re.compile(r",\s+(?:while|whereas|but|although|though|and)\b|;\s|\s[\u2014\u2013-]\s")
 
 
-def short_answer(sentence: str, query: Query, vectors: tuple | None = None, parse=None) -> tuple[int, int] | None:
+def short_answer(sentence: str, query: Query, vectors: tuple | None = None, parse=None,
+                 ranked: list | None = None) -> tuple[int, int] | None:
     """The short answer's (start, end) inside ``sentence``, or None when no span is clearly it.
 
     The generic extractor (bot/extract.py) ranks the sentence's candidate spans for every question;
@@ -102,13 +103,15 @@ def short_answer(sentence: str, query: Query, vectors: tuple | None = None, pars
     that kind but none answers, there is no short answer. It abstains when its best span is not
     likely enough. Measured on SQuAD this beats the typed span alone (docs/quality.md). ``vectors``:
     the sentence's token vectors and piece ids (bot/soft_anchors.py), when the index keeps them;
-    ``parse``: its dependency parse (bot/syntax.py), likewise."""
+    ``parse``: its dependency parse (bot/syntax.py), likewise; ``ranked``: ``extract.scored`` of the
+    sentence for the question without a typed choice, when :func:`answer_first` already computed it."""
     typed = _typed_span(sentence, query) if query.kind else None
     if typed is None and query.kind in answer_types.KINDS and answer_types.spans(sentence, query.kind):
         # spans of the asked kind are here, yet none answers (each repeats the question, or sits in a
         # clause about something else): the sentence does not say it, so no guess
         return None
-    return extract.best_span(sentence, query, preferred=typed, vectors=vectors, parse=parse)
+    return extract.best_span(sentence, query, preferred=typed, vectors=vectors, parse=parse,
+                             ranked=ranked if typed is None else None)
 
 
 def _typed_span(sentence: str, query: Query) -> tuple[int, int] | None:
@@ -197,11 +200,14 @@ def _clause_of(position: int, clauses: list[tuple[int, int]]) -> int:
 
 def compose(question: str, resolved: str, query: Query, hits: Sequence[Hit], articles: dict[str, Article],
             missing: float, threshold: float, max_citations: int, rival: float = 0.0, tokens=None,
-            syntax=None, choose: Callable[[list[Hit]], list[Hit]] | None = None) -> Answer:
+            syntax=None, choose: Callable[[list[Hit]], list[Hit]] | None = None,
+            scored: dict[int, list] | None = None) -> Answer:
     """Build the answer from ranked hits, abstaining when confidence (of the best hit) is under
     ``threshold``; ``tokens`` / ``syntax``: the index's TokenMatrix and SyntaxMatrix, whose rows for
     the cited sentence help the short answer; ``choose``: reorders the hits of an answer that is
-    given (:func:`answer_first`), so a declined question costs no extra extractor run."""
+    given (:func:`answer_first`), so a declined question costs no extra extractor run; ``scored``: the
+    extractor's candidates per sentence id that ``choose`` found on the way (:func:`answer_first`'s
+    ``seen``), so the cited sentence is not read twice."""
     if not hits:
         return Answer(question, resolved, "The article doesn't say anything about that.", None, True, 0.0, ())
     best = hits[0]
@@ -217,34 +223,40 @@ def compose(question: str, resolved: str, query: Query, hits: Sequence[Hit], art
         best, top = hits[0], articles[hits[0].article_id]
     chosen = [h for h in hits[:max_citations] if h is best or h.score >= best.score - CITATION_MARGIN]
     citations = tuple(citation(articles[h.article_id], h.index, h.score) for h in chosen)
-    span = short_answer(citations[0].text, query, _row(tokens, best), _row(syntax, best))
+    span = short_answer(citations[0].text, query, _row(tokens, best), _row(syntax, best),
+                        (scored or {}).get(best.sentence))
     short = citations[0].text[span[0]:span[1]] if span else None
     text = " ".join(c.text for c in citations)
     return Answer(question, resolved, text, short, False, conf, citations, span)
 
 
-def answer_first(hits: Sequence[Hit], query: Query, text_of, tokens=None, syntax=None) -> list[Hit]:
+def answer_first(hits: Sequence[Hit], query: Query, text_of, tokens=None, syntax=None,
+                 seen: dict[int, list] | None = None) -> list[Hit]:
     """The hits with the one to cite first in front: among the top JOINT_DEPTH whose fused score is
     within JOINT_MARGIN of the best, the one maximising score + JOINT_WEIGHT x the expected F1 of its
     best span (the extractor's own confidence that the sentence holds an answer to this question),
     as readers such as DrQA weigh passages by their best span. Why: a near tie between two sentences
     is better settled by which of them answers than by a hundredth of a retrieval score; on the
     SQuAD sample it adds 0.4-1.0 F1 held out and leaves answer-sentence@1 as it was (docs/quality.md).
-    ``text_of(hit)`` gives a hit's sentence; ``tokens`` / ``syntax`` as for :func:`compose`."""
+    ``text_of(hit)`` gives a hit's sentence; ``tokens`` / ``syntax`` as for :func:`compose`; ``seen``
+    receives each weighed sentence's ``extract.scored`` list by sentence id (for :func:`compose`)."""
     hits = list(hits)
     if len(hits) < 2 or hits[0].score - hits[1].score > JOINT_MARGIN:
         return hits  # no near tie: nothing to weigh, no extra extractor run
     options = [i for i, h in enumerate(hits[:JOINT_DEPTH]) if hits[0].score - h.score <= JOINT_MARGIN]
-    values = [hits[i].score + JOINT_WEIGHT * _expected_f1(text_of(hits[i]), hits[i], query, tokens, syntax)
+    seen = {} if seen is None else seen
+    values = [hits[i].score + JOINT_WEIGHT * _expected_f1(text_of(hits[i]), hits[i], query, tokens, syntax, seen)
               for i in options]
     pick = options[max(range(len(options)), key=lambda k: (values[k], -k))]
     return hits if pick == 0 else [hits[pick], *hits[:pick], *hits[pick + 1:]]
 
 
-def _expected_f1(sentence: str, hit: Hit, query: Query, tokens, syntax) -> float:
-    """The extractor's expected F1 of the sentence's best span for the question (0: no candidate)."""
-    ranked = extract.scored(sentence, query.text, query.terms, query.kind, None,
-                            extract.sentence_sims(sentence, _row(tokens, hit), query), _row(syntax, hit))
+def _expected_f1(sentence: str, hit: Hit, query: Query, tokens, syntax, seen: dict[int, list]) -> float:
+    """The extractor's expected F1 of the sentence's best span for the question (0: no candidate);
+    its candidates are kept in ``seen``."""
+    ranked = seen[hit.sentence] = extract.scored(sentence, query.text, query.terms, query.kind, None,
+                                                 extract.sentence_sims(sentence, _row(tokens, hit), query),
+                                                 _row(syntax, hit))
     return ranked[0][0] if ranked else 0.0
 
 

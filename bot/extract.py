@@ -189,7 +189,7 @@ def prepare(sentence: str, question: str, question_terms: tuple[str, ...], kind:
     columns[:, 2:5] = cos
     runs, extra = lay.runs, None
     if preferred:
-        inside = np.flatnonzero((preferred[0] <= lay.starts) & (lay.ends <= preferred[1]))
+        inside = ((preferred[0] <= lay.starts) & (lay.ends <= preferred[1])).nonzero()[0]
         if len(inside):
             i, j = int(inside[0]), int(inside[-1]) + 1
             extra = runs.index.get((i, j))
@@ -198,7 +198,7 @@ def prepare(sentence: str, question: str, question_terms: tuple[str, ...], kind:
             preferred = (int(lay.starts[i]), int(lay.ends[j - 1]))
     sums = column_sums(runs, columns)
     ok = allowed(runs, sums)[:len(lay.runs)]
-    rows = np.flatnonzero(ok)
+    rows = ok.nonzero()[0]
     if extra is not None and (extra == len(ok) or not ok[extra]):
         rows = np.append(rows, extra)
     typed = answer_types.spans(sentence, kind) if kind else []
@@ -225,7 +225,7 @@ def linear_scores(got: Prepared) -> np.ndarray:
     """Every candidate's score (bot/span_scores.py, bot/span_syntax.py) for a prepared sentence."""
     s = scores(got.runs, got.sums, got.columns, got.has, got.typed, got.preferred, got.plan)
     if got.syntax is not None:
-        s = s + syntax_scores(got.syntax, np.flatnonzero(got.matched), SYNTAX_WEIGHTS, got.wh, got.shape)
+        s = s + syntax_scores(got.syntax, got.matched.nonzero()[0], SYNTAX_WEIGHTS, got.wh, got.shape)
     return s[got.rows]
 
 
@@ -244,10 +244,10 @@ def scored(sentence: str, question: str, question_terms: tuple[str, ...], kind: 
     values = linear_scores(got)
     weights = np.exp(values - values.max())
     probs = weights / weights.sum()
-    order = np.argsort(-probs, kind="stable")[:POOL]  # equal probabilities keep the candidates' order
+    order = (-probs).argsort(kind="stable")[:POOL]  # equal probabilities keep the candidates' order
     pool, probs = got.rows[order], probs[order]
     expected = got.runs.overlap_f1()[pool[:SHORTLIST, None], pool] @ probs  # shortlisted spans vs the pool
-    best = np.argsort(-expected, kind="stable")
+    best = (-expected).argsort(kind="stable")
     chosen = pool[best]
     return list(zip(expected[best].tolist(), probs[best].tolist(),
                     zip(got.runs.start[chosen].tolist(), got.runs.end[chosen].tolist())))
@@ -271,14 +271,17 @@ def _whole_name(sentence: str, span: tuple[int, int]) -> tuple[int, int]:
 
 
 def best_span(sentence: str, query, threshold: float | None = None, preferred: tuple[int, int] | None = None,
-              vectors: tuple | None = None, parse: Parse | None = None) -> tuple[int, int] | None:
+              vectors: tuple | None = None, parse: Parse | None = None, ranked: list | None = None
+              ) -> tuple[int, int] | None:
     """The best answer span of ``sentence`` for ``query`` (a retrieval Query), or None when its
     expected F1 is under ``threshold`` (default: the fitted THRESHOLD). ``preferred``: the typed
     path's span, which becomes a candidate with features of its own; ``vectors``: the sentence's token
     vectors and piece ids (TokenMatrix rows) for the soft-anchor features, when the index has them;
-    ``parse``: its dependency parse (bot/syntax.py) for the syntax features, likewise."""
-    ranked = scored(sentence, query.text, query.terms, query.kind, preferred, sentence_sims(sentence, vectors, query),
-                    parse)
+    ``parse``: its dependency parse (bot/syntax.py) for the syntax features, likewise; ``ranked``:
+    :func:`scored` of these very arguments when the caller has it already."""
+    if ranked is None:
+        ranked = scored(sentence, query.text, query.terms, query.kind, preferred,
+                        sentence_sims(sentence, vectors, query), parse)
     if not ranked:
         return None
     limit = THRESHOLD if threshold is None else threshold

@@ -110,15 +110,17 @@ class Pipeline:
             query = queries[0][0]
             hits = self.focused(query, self.retriever.rank_fused(queries, RANK_DEPTH))
             reordered: list[list[Hit]] = []
+            seen: dict[int, list] = {}  # the extractor's candidates per sentence, found while choosing
 
             def choose(ranked: list[Hit]) -> list[Hit]:  # called within this iteration, for an answer given
-                reordered.append(answer_first(ranked, query, self._text_of, self.retriever.tokens, self.syntax))
+                reordered.append(answer_first(ranked, query, self._text_of, self.retriever.tokens, self.syntax,
+                                              seen))
                 return reordered[-1]
 
             answer = compose(resolution.question, resolution.resolved, query, hits, self.articles,
                              self.missing(query, hits), self.settings.abstain_threshold, self.settings.top_k,
                              rival=self.rival(query, hits), tokens=self.retriever.tokens, syntax=self.syntax,
-                             choose=choose)
+                             choose=choose, scored=seen)
             hits = reordered[0] if reordered else hits  # the cited sentence first, as the answer has it
             if conversation is not None:
                 shown = {h.sentence for h in hits[:len(answer.citations)]}

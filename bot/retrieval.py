@@ -161,7 +161,7 @@ class Retriever:
             self._pruned_kinds(queries, candidates, rows, k)
         first, vector = rows[0], self.weights.vector()
         scores = sum(weight * (row @ vector) for row, (_, weight) in zip(rows, queries)) / sum(w for _, w in queries)
-        order = np.argsort(-scores, kind="stable")[:k]
+        order = (-scores).argsort(kind="stable")[:k]
         ids = order.tolist() if exact else candidates[order].tolist()  # exact: candidate i is sentence i
         place = self._hit_places.__getitem__ if exact else self._place
         return [Hit(g, *place(g), score, dict(zip(SIGNALS, signals)))

@@ -68,7 +68,7 @@ def word_sims(sentence: str, vectors: np.ndarray, ids: np.ndarray, query) -> Wor
     if query.tokens is None or query.token_ids is None or vectors is None or len(query.tokens) == 0:
         return None
     piece_ids, starts, order, bounds = _layout(sentence)
-    if len(piece_ids) != len(ids) or not np.array_equal(piece_ids, ids):
+    if len(piece_ids) != len(ids) or not (piece_ids == ids).all():
         return None
     content, wh_at, head_at = _question_roles(tuple(np.asarray(query.token_ids).tolist()))  # its own ids: no second encoding
     # pieces x question tokens; an index's small token matrix comes as float32 already (TokenMatrix.sentence)

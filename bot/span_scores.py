@@ -98,7 +98,7 @@ def scores(runs: Runs, sums: np.ndarray, columns: np.ndarray, has: np.ndarray | 
     weighted total from one more (``weights``: blocks x columns, one layer for the terms that are
     not soft, one for the soft ones), and the rest is a few operations however many runs there are."""
     w, n, R = p.w, columns.shape[0], len(runs)
-    matched = np.flatnonzero(columns[:, 0])
+    matched = columns[:, 0].nonzero()[0]
     m = len(matched)
     np.minimum(sums[:, 4:6, 0], 1, out=sums[:, 4:6, 0])  # a question word near: yes or no
     np.minimum(sums[:, 0, 1], 1, out=sums[:, 0, 1])  # the head noun inside: yes or no
@@ -112,8 +112,8 @@ def scores(runs: Runs, sums: np.ndarray, columns: np.ndarray, has: np.ndarray | 
     weights[0, 2, 1], weights[2, 2, 1], weights[7, 4, 1] = -w["soft_window"] / total, w["soft_window"] / total, \
         w["head_sim_after"]
     summed = sums.reshape(R, -1) @ weights.reshape(-1, 2)  # runs x (not soft, soft)
-    s = _static(runs, p) + summed[:, 0] + w["log_distance"] * np.min(runs.distance[:, matched], axis=1,
-                                                                       initial=np.log1p(n))
+    nearest = np.minimum.reduce(runs.distance[:, matched], axis=1, initial=np.log1p(n))  # np.min, no wrapper
+    s = _static(runs, p) + summed[:, 0] + w["log_distance"] * nearest
     if not m:
         s += w["matched_left_share"] * 0.5
     if typed:
@@ -124,10 +124,10 @@ def scores(runs: Runs, sums: np.ndarray, columns: np.ndarray, has: np.ndarray | 
         return s
     cos = columns[:, 2:5]
     count, inverse, flat, offsets = _soft_layout(runs, has)
-    maxes = np.maximum.reduceat(np.vstack([cos, np.full((1, 3), _OFF)])[flat], offsets)  # inside; 3 before; 3 after
+    maxes = np.maximum.reduceat(np.concatenate((cos, _OFF_ROW))[flat], offsets)  # inside; 3 before; 3 after
     sides = maxes[R:, 0]
     sides[sides < _OFF / 2] = 0.0  # no word with a cosine there
-    distance = np.min(runs.distance[:, np.flatnonzero(has & (cos[:, 0] >= 0.75))], axis=1, initial=np.inf)
+    distance = np.minimum.reduce(runs.distance[:, (has & (cos[:, 0] >= 0.75)).nonzero()[0]], axis=1, initial=np.inf)
     t = (summed[:, 1] + maxes[:R] @ p.soft_max + sums[:, 0, 2:4] @ p.soft_mean * inverse
          + p.soft_sides @ sides.reshape(2, R)
          + w["soft_log_distance"] * np.where(np.isinf(distance), 3.0, distance))
@@ -159,6 +159,8 @@ def _typed_terms(runs: Runs, typed: tuple[tuple[int, int], ...], p: Plan) -> np.
 
 
 _OFF = -1e9  # added to a cosine outside the positions a maximum is taken over
+_OFF_ROW = np.full((1, 3), _OFF)
+_OFF_ROW.flags.writeable = False
 
 
 def _static(runs: Runs, p: Plan) -> np.ndarray:

@@ -173,7 +173,7 @@ def _nearest(syn: RunSyntax, matched: np.ndarray) -> tuple[np.ndarray, np.ndarra
         return np.zeros(len(syn.rows), np.int64), said
     tokens = syn.token_of[matched]  # ascending: ties go to the first word, as in named()
     said[tokens] = True
-    return tokens[np.argmin(syn.reach[:, tokens], axis=1)], said
+    return tokens[syn.reach[:, tokens].argmin(axis=1)], said
 
 
 def named(syn: RunSyntax, matched: np.ndarray, wh: str, shape: str | None) -> list[dict[str, float]]:

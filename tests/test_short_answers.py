@@ -204,3 +204,25 @@ def test_a_near_tie_is_settled_by_the_sentence_that_answers():
     lead = [Hit(0, "a", 0, 2.0), Hit(1, "a", 1, 2.0 - 2 * JOINT_MARGIN)]
     assert answer_first(lead, query, lambda h: texts[h.index]) == lead
     assert answer_first(hits[:1], query, lambda h: texts[h.index]) == hits[:1]
+
+
+def test_the_sentence_weighed_for_a_near_tie_is_not_read_again(monkeypatch):
+    """answer_first keeps each weighed sentence's candidates; the short answer of the one cited reuses
+    them when it would score the very same call (no typed choice), and gives the same span as reading
+    it again."""
+    from bot.answer import JOINT_MARGIN, answer_first
+    from bot.retrieval import Hit
+
+    texts = ["The harbour ferry is popular with tourists and commuters alike.",
+             "The harbour ferry carries its passengers past the old lighthouse on the point."]
+    hits = [Hit(0, "a", 0, 2.0), Hit(1, "a", 1, 2.0 - JOINT_MARGIN / 4)]
+    query = _query("What does the harbour ferry carry its passengers past?")
+    assert query.kind is None or not answer_types.spans(texts[1], query.kind)
+    seen: dict[int, list] = {}
+    best = answer_first(hits, query, lambda h: texts[h.index], seen=seen)[0]
+    assert sorted(seen) == [0, 1]
+    fresh = short_answer(texts[best.index], query)
+    calls = []
+    monkeypatch.setattr(extract, "scored", lambda *a, **k: calls.append(a) or [])
+    assert short_answer(texts[best.index], query, ranked=seen[best.sentence]) == fresh
+    assert fresh is not None and not calls
