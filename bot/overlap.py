@@ -31,7 +31,8 @@ class Job(Generic[T]):
         self._worker = worker
         self._state = _PENDING
         self._claim = threading.Lock()
-        self._done = threading.Event()
+        self._done = threading.Lock()  # held until the job has run; waiting for it is acquiring it. A
+        self._done.acquire()  # plain lock, not an Event: its Condition is Python code, on every question
         self._value: T | None = None
         self._error: BaseException | None = None
 
@@ -52,12 +53,14 @@ class Job(Generic[T]):
             self._error = exc
         finally:
             self._state = _DONE
-            self._done.set()
+            self._done.release()
 
     def result(self) -> T:
         """The job's value (its exception re-raised here), running it now if no worker has started it."""
-        self.run()
-        self._done.wait()
+        if self._state != _DONE:  # usually done by then (the model takes longer): no lock is taken
+            self.run()
+            with self._done:  # whoever runs it releases this once it has finished
+                pass
         if self._error is not None:
             raise self._error
         return self._value  # type: ignore[return-value]
