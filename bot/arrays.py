@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .files import discard
+
 
 def save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Write ``arrays`` to ``path`` (.npz) through a temporary sibling renamed into place, so a reader
@@ -19,7 +21,7 @@ def save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
             np.savez(handle, **arrays)
         os.replace(tmp, path)
     finally:
-        tmp.unlink(missing_ok=True)
+        discard(tmp)
 
 
 def flat_ranges(begin: np.ndarray, end: np.ndarray) -> np.ndarray:

@@ -58,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     index = sub.add_parser("index", parents=[common], help="build or refresh the search index",
                            description="Build the index if the corpus or settings changed (with a progress bar).")
     index.add_argument("--force", action="store_true", help="rebuild even if the index is up to date")
-    sub.add_parser("sources", parents=[common], help="list the articles with title, source and date")
+    sub.add_parser("sources", parents=[common], help="list the articles with title, source and date",
+                   description="List the articles of the corpus folder (title, source, date, file, sentences); "
+                               "files that cannot be read are named in a warning.")
     sub.add_parser("repl", parents=[common], help="interactive chat in the terminal (the default)")
     telegram = sub.add_parser(
         "telegram", parents=[common], help="run the Telegram bot (token from TELEGRAM_BOT_TOKEN)",
@@ -121,7 +123,8 @@ def cmd_ask(settings: Settings, question: str | None, as_json: bool) -> int:
     from .terminal import open_with_progress, render_answer
 
     if question is None and not as_json:
-        raise BadQuestion("give a question, e.g. articlebot ask \"How much did Liaoning invest?\"")
+        raise BadQuestion("give a question, e.g. articlebot ask \"How much did Liaoning invest?\" "
+                          "(or add --json to read one question per line from standard input)")
     if question is not None:
         clean_question(question, settings.max_question_chars)  # refuse bad input before loading the model
     pipeline = open_with_progress(settings)
@@ -170,9 +173,7 @@ def cmd_sources(settings: Settings) -> int:
     from .corpus import load_corpus
     from .terminal import render_sources
 
-    corpus = load_corpus(settings.corpus_dir)
-    for warning in corpus.warnings:
-        print(f"articlebot: warning: {warning}", file=sys.stderr)
+    corpus = load_corpus(settings.corpus_dir, lambda warning: print(f"articlebot: warning: {warning}", file=sys.stderr))
     Console(highlight=False).print(render_sources(corpus.articles), end="")
     return 0
 

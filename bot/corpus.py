@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -103,7 +103,7 @@ class Corpus:
 def article_files(folder: Path) -> list[Path]:
     """Every visible ``.md``/``.txt`` file directly in ``folder`` (README files are documentation)."""
     if not folder.is_dir():
-        raise CorpusError(f"corpus folder {folder} does not exist")
+        raise CorpusError(f"corpus folder {folder} " + ("is a file, not a folder" if folder.exists() else "does not exist"))
     return sorted(
         p for p in folder.iterdir()
         if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES and not p.name.startswith(".")
@@ -123,8 +123,9 @@ def corpus_hash(files: Iterable[Path]) -> str:
     return digest.hexdigest()
 
 
-def load_corpus(folder: Path) -> Corpus:
-    """Read every article in ``folder``; unreadable files are skipped with a warning naming them."""
+def load_corpus(folder: Path, warn: Callable[[str], None] = log.warning) -> Corpus:
+    """Read every article in ``folder``; unreadable files are skipped with a warning naming them, given
+    to ``warn`` once (each face shows warnings its own way) and kept in ``Corpus.warnings``."""
     files = article_files(folder)
     articles, warnings = [], []
     for path in files:
@@ -132,10 +133,11 @@ def load_corpus(folder: Path) -> Corpus:
             articles.append(read_article(path))
         except ArticleUnreadable as exc:
             warnings.append(str(exc))
-            log.warning("%s", exc)
-    if not articles:
+    if not articles:  # the error names every skipped file itself
         detail = f" ({'; '.join(warnings)})" if warnings else ""
         raise CorpusError(f"no readable articles (.md or .txt) in {folder}{detail}")
+    for message in warnings:
+        warn(message)
     return Corpus(tuple(articles), tuple(warnings), corpus_hash(files))
 
 

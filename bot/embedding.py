@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ModelError
+from .files import discard
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ def _write_hash_cache(cache_file: Path | None, key: tuple[str, int, int], digest
                        encoding="utf-8")
         os.replace(tmp, cache_file)
     except OSError:
-        tmp.unlink(missing_ok=True)
+        discard(tmp)
 
 
 class Encoder:

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .embedding import DIMENSION, MAX_WORDPIECES, Encoder, Progress
+from .files import discard
 
 log = logging.getLogger(__name__)
 
@@ -99,4 +100,4 @@ class EmbeddingCache:
         except OSError as exc:  # the index itself is what matters; a missing cache only costs time
             log.warning("could not write the embedding cache %s: %s", self.path, exc)
         finally:
-            tmp.unlink(missing_ok=True)
+            discard(tmp)

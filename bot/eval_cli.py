@@ -7,6 +7,7 @@ Exit status: 0 every threshold met, 1 a threshold missed or a question raised an
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import hashlib
 import json
@@ -50,6 +51,17 @@ abstain_f1 latency_p50_ms latency_p95_ms latency_mean_ms errors (definitions: do
 exit status: 0 all thresholds met, 1 one missed (or a question raised an error), 2 invalid suite."""
 
 
+def _positive(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (a batch of 0 or a limit of -3 is a typo, not a request)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
 def add_eval_parser(sub, common) -> None:
     """The ``eval`` subcommand's flags (kept here so bot/cli.py stays a thin dispatcher)."""
     import argparse
@@ -69,9 +81,9 @@ def add_eval_parser(sub, common) -> None:
     ev.add_argument("--compare", type=Path, metavar="OLD.json", help="show what got better or worse since a report")
     ev.add_argument("--export-squad-predictions", type=Path, metavar="FILE.json", dest="squad_predictions",
                     help="write {id: short answer or \"\"} for the official SQuAD evaluation script")
-    ev.add_argument("--batch", type=int, default=1, metavar="N",
+    ev.add_argument("--batch", type=_positive, default=1, metavar="N",
                     help="answer single-turn questions N at a time (faster; latency is then per-batch average)")
-    ev.add_argument("--limit", type=int, metavar="N", help="run only the first N cases")
+    ev.add_argument("--limit", type=_positive, metavar="N", help="run only the first N cases")
     ev.add_argument("--tag", action="append", default=[], metavar="TAG", help="run only cases with this tag")
     ev.add_argument("--show-failures", type=int, default=10, metavar="N", help="failing turns to print (default 10)")
     ev.add_argument("-q", "--quiet", action="store_true", help="no progress bar, only the metrics and verdicts")
@@ -79,7 +91,7 @@ def add_eval_parser(sub, common) -> None:
 
 def options_from(args) -> EvalOptions:
     return EvalOptions(args.suite, args.corpus is not None, args.pool, tuple(args.min), tuple(args.max), args.report,
-                       args.predictions, args.junit, args.compare, args.squad_predictions, max(1, args.batch),
+                       args.predictions, args.junit, args.compare, args.squad_predictions, args.batch,
                        args.limit, tuple(args.tag), max(0, args.show_failures), args.quiet)
 
 
@@ -191,13 +203,14 @@ class Corpora:
             articles = self.suite.corpora[key]
             return self._remember(key, Pipeline(self.settings, self._in_memory(articles, embed_articles), self.encoder))
         folder = self.suite.corpus if (self.suite.corpus and not self.corpus_given) else self.settings.corpus_dir
+        def warn(message: str) -> None:
+            self.console.print(f"[yellow]warning:[/] {message}", highlight=False)
+
         if folder.resolve() == self.settings.corpus_dir.resolve():
-            def warn(message: str) -> None:
-                self.console.print(f"[yellow]warning:[/] {message}", highlight=False)
             return self._remember(str(folder), Pipeline.open(self.settings, warn=warn, encoder=self.encoder))
         from .corpus import load_corpus
 
-        corpus = load_corpus(folder)
+        corpus = load_corpus(folder, warn)
         return self._remember(str(folder), Pipeline(self.settings, self._in_memory(corpus.articles, embed_articles),
                                                     self.encoder))
 

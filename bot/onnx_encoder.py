@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .files import discard
 from .token_match import content_keep, keep_of_kinds, kept_tokens, piece_kind
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ def export_onnx(transformer, target: Path) -> Path:
                 opset_version=OPSET)
         os.replace(tmp, target)
     finally:
-        tmp.unlink(missing_ok=True)
+        discard(tmp)
     return target
 
 
@@ -85,7 +86,7 @@ def copy_export(source: Path, target: Path) -> Path:
             shutil.copyfile(source, tmp)
         os.replace(tmp, target)
     finally:
-        tmp.unlink(missing_ok=True)
+        discard(tmp)
     return target
 
 

@@ -26,8 +26,9 @@ from .threads import single_threaded_blas
 from .token_match import sentence_tokens
 
 log = logging.getLogger(__name__)
-# terminal colour/cursor sequences pasted with a question (ESC [ ... letter): their digits are not words
-ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+# terminal sequences pasted with a question: colour/cursor (ESC [ ... letter) and window-title ones
+# (ESC ] ... BEL or ESC \): their digits and words are not the question's
+ANSI_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?)")
 RANK_DEPTH = 20  # hits kept per question: the answer uses the top few, /more pages through the rest
 
 

@@ -88,6 +88,8 @@ class Settings:
             raise ConfigError("abstain_threshold must be between 0 and 1")
         if self.top_k < 1 or self.max_question_chars < 1 or self.history_turns < 1:
             raise ConfigError("top_k, max_question_chars and history_turns must be positive")
+        if self.telegram_rate_per_minute < 0:
+            raise ConfigError("TELEGRAM_RATE_PER_MINUTE cannot be negative (0 means no limit)")
         if self.telegram_batch_window_ms < 0 or self.telegram_typing_delay_ms < 0:
             raise ConfigError("TELEGRAM_BATCH_WINDOW_MS and TELEGRAM_TYPING_DELAY_MS cannot be negative")
 

@@ -155,6 +155,7 @@ def open_index(corpus_dir: Path, index_dir: Path, encoder: Encoder, chunk_tokens
                force: bool = False) -> CorpusIndex:
     """Load the index if it matches the corpus and parameters, else (re)build it and save atomically."""
     files = article_files(corpus_dir)
+    _check_folder(index_dir)
     params = BuildParams(chunk_tokens, chunk_overlap, model_sha256(encoder.path, index_dir / HASH_CACHE))
     digest = corpus_hash(files)
     manifest = None if force else read_manifest(index_dir)
@@ -171,6 +172,15 @@ def open_index(corpus_dir: Path, index_dir: Path, encoder: Encoder, chunk_tokens
         index = build_index(corpus_dir, index_dir, encoder, params, report=report, warn=warn)
     encoder.attach_onnx(index_dir / ONNX_FOLDER, params.model_sha256)
     return index
+
+
+def _check_folder(index_dir: Path) -> None:
+    """Refuse an index path that is, or lies inside, a file before anything is read or written there:
+    otherwise its manifest reads as "unreadable" and the error comes only when the rebuild writes."""
+    existing = next((p for p in (index_dir, *index_dir.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        why = "is a file, not a folder" if existing == index_dir else f"cannot be made: {existing} is a file"
+        raise IndexUnavailable(f"the index folder {index_dir} {why} (give --index a folder)")
 
 
 def read_manifest(index_dir: Path) -> dict | None:
@@ -192,20 +202,27 @@ def load_index(index_dir: Path, manifest: dict) -> CorpusIndex:
 
     data = index_dir / str(manifest.get("data", ""))
     counts = manifest.get("counts", {})
+    reading = "corpus.json"  # the file being read, for the message: FAISS's own names C++ source lines
     try:
-        corpus = json.loads((data / "corpus.json").read_text(encoding="utf-8"))
+        corpus = json.loads((data / reading).read_text(encoding="utf-8"))
         articles = tuple(Article.from_dict(a) for a in corpus["articles"])
         chunks = tuple(Chunk(c[0], c[1], tuple(c[2]), c[3], c[4]) for c in corpus["chunks"])
-        sentence_faiss = faiss.read_index(str(data / "sentences.faiss"))
-        chunk_faiss = faiss.read_index(str(data / "chunks.faiss"))
+        reading = "sentences.faiss"
+        sentence_faiss = faiss.read_index(str(data / reading))
+        reading = "chunks.faiss"
+        chunk_faiss = faiss.read_index(str(data / reading))
         tune_faiss(sentence_faiss)
         tune_faiss(chunk_faiss)
         large = counts.get("sentence_vectors", 0) >= HNSW_THRESHOLD
-        arrays = {name: VectorFile(data / f"{name}.npy") if large and "vectors" in name else
-                  np.load(data / f"{name}.npy", allow_pickle=False)
-                  for name in ("sentence_vectors", "sentence_owner", "chunk_vectors", "chunk_owner")}
+        arrays = {}
+        for name in ("sentence_vectors", "sentence_owner", "chunk_vectors", "chunk_owner"):
+            reading = f"{name}.npy"
+            arrays[name] = (VectorFile(data / reading) if large and "vectors" in name else
+                            np.load(data / reading, allow_pickle=False))
     except (OSError, ValueError, KeyError, TypeError, IndexError, RuntimeError) as exc:
-        raise IndexCorrupt(f"{type(exc).__name__}: {str(exc)[:200]}") from None
+        why = "truncated or not a FAISS index" if isinstance(exc, RuntimeError) else \
+            getattr(exc, "strerror", None) or f"{type(exc).__name__}: {str(exc)[:120]}"
+        raise IndexCorrupt(f"{reading} cannot be read: {why}") from None
     n_sentences = sum(len(a.sentences) for a in articles)
     checks = [
         (n_sentences == counts.get("sentences"), "sentence count"),
@@ -262,9 +279,7 @@ def build_index(corpus_dir: Path, index_dir: Path, encoder: Encoder, params: Bui
                 report: Report | None = None, warn: Callable[[str], None] = log.warning) -> CorpusIndex:
     """Parse, chunk and embed the corpus, then save it atomically; returns the new index."""
     _ensure_writable(index_dir)
-    corpus = load_corpus(corpus_dir)
-    for message in corpus.warnings:
-        warn(message)
+    corpus = load_corpus(corpus_dir, warn)
     cache = EmbeddingCache(index_dir, params.model_sha256)
     index = embed_articles(corpus.articles, encoder, params.chunk_tokens, params.chunk_overlap, report, cache)
     index.manifest = save_index(index_dir, index, corpus.content_hash, params,

@@ -87,6 +87,12 @@ def processed_file(settings: Settings) -> Path:
 def prepare_state_file(path: Path) -> None:
     """Make sure the persistence file can be written and read: an unreadable one (damaged, or written
     by an incompatible version) is moved aside with a warning instead of stopping the bot."""
+    existing = next((p for p in (path.parent, *path.parent.parents) if p.exists()), None)
+    if path.is_dir() or (existing is not None and not existing.is_dir()):
+        # never move a folder aside (it may hold anything) nor report "File exists" for a parent that is a file
+        what = f"{path} is a folder" if path.is_dir() else f"{existing} is a file, not a folder"
+        raise ConfigError(f"cannot use the Telegram state file {path}: {what}; "
+                              "set TELEGRAM_STATE_FILE to a file path in a writable folder")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         probe = path.with_name(path.name + ".probe")

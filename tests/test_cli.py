@@ -13,7 +13,7 @@ import time
 import pytest
 
 from bot.cli import main
-from conftest import ROOT, write_article
+from conftest import ROOT
 
 
 def _args(settings):
@@ -72,15 +72,6 @@ def test_no_articles_is_a_clear_error(make_settings, capsys):
     assert main(["ask", *_args(settings), "What happened?"]) == 2
     err = capsys.readouterr().err
     assert "no readable articles" in err and "image.txt" in err
-
-
-def test_unwritable_index_is_a_clear_error(make_settings, capsys, tmp_path, encoder):
-    blocker = tmp_path / "file"
-    blocker.write_text("x")
-    settings = make_settings(index_dir=blocker)
-    write_article(settings.corpus_dir, "a.md", "Some text here.")
-    assert main(["ask", *_args(settings), "What happened?"]) == 1
-    assert "cannot write the index folder" in capsys.readouterr().err
 
 
 def test_sources_lists_metadata(bundled_settings, capsys):

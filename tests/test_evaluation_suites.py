@@ -128,6 +128,10 @@ def test_cli_exits_2_with_the_line_number_before_loading_anything(tmp_path, caps
     assert "unknown metric 'hit@2'" in capsys.readouterr().err
     assert main(["eval", str(good), "--compare", str(tmp_path / "nope.json")]) == 2
     assert main(["eval", str(good), "--tag", "no-such-tag"]) == 2
+    for flag, value in (("--batch", "0"), ("--limit", "-3"), ("--batch", "two")):
+        with pytest.raises(SystemExit) as refused:  # argparse's own exit, with the flag named
+            main(["eval", str(good), flag, value])
+        assert refused.value.code == 2 and f"argument {flag}:" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------- SQuAD

@@ -46,10 +46,14 @@ def test_bad_article_files_are_skipped_by_name_and_good_ones_answer(make_setting
     with open(folder / "huge.md", "wb") as handle:  # sparse: 50 MB + 1 byte without writing them
         handle.truncate(50 * 1024 * 1024 + 1)
     assert main(["index", *args(settings)]) == 0
+    built = capsys.readouterr().err
     assert main(["sources", *args(settings)]) == 0
     out, err = capsys.readouterr()
     for name in ("empty.md", "blank.md", "image.md", "latin1.txt", "huge.md"):
-        assert f"skipped {name}" in err, name
+        assert built.count(f"skipped {name}") == 1 and err.count(f"skipped {name}") == 1, name  # once each
+    alone = subprocess.run([sys.executable, "-m", "bot", "sources", *args(settings)], capture_output=True, text=True,
+                           timeout=60, cwd=ROOT)  # logging configured as the command sets it up, not by pytest
+    assert alone.returncode == 0 and alone.stderr.count("skipped image.md") == 1, alone.stderr
     assert "Traceback" not in err and "Harbour report" in out
     pipeline = Pipeline.open(settings, encoder=encoder)
     assert sorted(pipeline.articles) == ["good", "run-on"]
@@ -70,6 +74,23 @@ def test_a_corpus_of_only_bad_files_is_exit_2(make_settings, capsys):
     assert main(["ask", *args(settings), ENGLISH_Q]) == 2
     err = capsys.readouterr().err
     assert err.startswith("articlebot: error: no readable articles") and "latin1.txt" in err
+
+
+@pytest.mark.parametrize("where", ["index is a file", "index inside a file", "corpus is a file"])
+def test_a_path_that_is_a_file_where_a_folder_belongs_is_one_line(make_settings, capsys, where):
+    settings = make_settings()
+    write_article(settings.corpus_dir, "good.md", GOOD)
+    a_file = settings.corpus_dir.parent / "notes.txt"
+    a_file.write_text("keep me\n")
+    paths = {"index is a file": ["--corpus", str(settings.corpus_dir), "--index", str(a_file)],
+             "index inside a file": ["--corpus", str(settings.corpus_dir), "--index", str(a_file / "index")],
+             "corpus is a file": ["--corpus", str(a_file), "--index", str(settings.index_dir)]}[where]
+    code = main(["ask", *paths, ENGLISH_Q])
+    err = capsys.readouterr().err
+    assert code == (2 if where.startswith("corpus") else 1)
+    assert err.count("\n") == 1 and err.startswith("articlebot: error: ") and "Traceback" not in err
+    assert f"{a_file} is a file" in err
+    assert a_file.read_text() == "keep me\n" and not list(a_file.parent.glob(".*.tmp"))
 
 
 def _damage(index_dir: Path, how: str) -> None:
@@ -119,6 +140,8 @@ def test_damaged_index_files_are_rebuilt_and_answer(make_settings, encoder, caps
     assert main(["ask", "--json", *args(settings), ENGLISH_Q]) == 0
     out, err = capsys.readouterr()
     assert "41,200" in json.loads(out)["answer"] and "Traceback" not in err
+    if how == "truncated faiss":  # the file by name, not FAISS's C++ source line
+        assert "sentences.faiss cannot be read: truncated or not a FAISS index" in " ".join(err.split())
     assert main(["ask", "--json", *args(settings), ENGLISH_Q]) == 0  # and it stays good
     assert "41,200" in json.loads(capsys.readouterr().out)["answer"]
 

@@ -172,6 +172,20 @@ def test_unreadable_state_file_is_moved_aside(server, start_bot, tmp_path):
     assert list(state.parent.glob("telegram.pickle.unreadable-*"))
 
 
+@pytest.mark.parametrize("where", ["a folder", "inside a file"])
+def test_a_state_file_path_that_cannot_be_a_file_is_refused_and_nothing_moves(tmp_path, where):
+    from bot.errors import ConfigError
+    from bot.telegram_config import prepare_state_file
+
+    folder = tmp_path / "chats"
+    folder.mkdir()
+    (folder / "kept.txt").write_text("mine")
+    path = folder if where == "a folder" else folder / "kept.txt" / "state.pickle"
+    with pytest.raises(ConfigError, match="is a folder" if where == "a folder" else "kept.txt is a file"):
+        prepare_state_file(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["chats"] and (folder / "kept.txt").read_text() == "mine"
+
+
 @pytest.mark.parametrize("fault", [dict(status=429, retry_after=1), dict(status=500), dict(status=502, times=2)])
 def test_flood_limit_and_server_errors_end_with_the_message_delivered(server, start_bot, fault):
     start_bot()

@@ -49,7 +49,7 @@ def test_missing_or_malformed_token_is_one_clear_line(telegram_env, capsys, toke
 
 
 @pytest.mark.parametrize("key, value", [("TELEGRAM_TYPING_DELAY_MS", "-5"), ("TELEGRAM_BATCH_WINDOW_MS", "-1"),
-                                        ("TELEGRAM_TYPING_DELAY_MS", "soon")])
+                                        ("TELEGRAM_TYPING_DELAY_MS", "soon"), ("TELEGRAM_RATE_PER_MINUTE", "-5")])
 def test_bad_telegram_timings_are_one_clear_line(telegram_env, capsys, key, value):
     telegram_env.setenv(key, value)
     assert main(["telegram"]) == 2
