@@ -16,6 +16,7 @@ from . import answer_types, extract
 from .corpus import Article
 from .lexical import terms, words
 from .retrieval import Hit, Query
+from .rivals import rivalled
 
 # Confidence is a logistic function of the best hit's signals; see docs/quality.md for how these
 # coefficients and the default threshold were chosen on held-out data.
@@ -91,10 +92,13 @@ def confidence(hit: Hit, query: Query, missing: float, rival: float = 0.0, text:
 
 
 _CLAUSE_BREAK = re.compile(r",\s+(?:while|whereas|but|although|though|and)\b|;\s|\s[\u2014\u2013-]\s")
+# a clause set against another ("…, while Heilongjiang's …"), not a list's next member (", and Chaffee")
+_CONTRAST = re.compile(r"[,;]?\s*(?:while|whereas|but|although|though)\b", re.IGNORECASE)
 
 
 def short_answer(sentence: str, query: Query, vectors: tuple | None = None, parse=None,
-                 ranked: list | None = None) -> tuple[int, int] | None:
+                 ranked: list | None = None, siblings: dict[str, frozenset[str]] | None = None
+                 ) -> tuple[int, int] | None:
     """The short answer's (start, end) inside ``sentence``, or None when no span is clearly it.
 
     The generic extractor (bot/extract.py) ranks the sentence's candidate spans for every question;
@@ -104,14 +108,40 @@ def short_answer(sentence: str, query: Query, vectors: tuple | None = None, pars
     likely enough. Measured on SQuAD this beats the typed span alone (docs/quality.md). ``vectors``:
     the sentence's token vectors and piece ids (bot/soft_anchors.py), when the index keeps them;
     ``parse``: its dependency parse (bot/syntax.py), likewise; ``ranked``: ``extract.scored`` of the
-    sentence for the question without a typed choice, when :func:`answer_first` already computed it."""
+    sentence for the question without a typed choice, when :func:`answer_first` already computed it;
+    ``siblings``: the cited article's sibling names (bot/rivals.py), for :func:`_off_topic`."""
     typed = _typed_span(sentence, query) if query.kind else None
     if typed is None and query.kind in answer_types.KINDS and answer_types.spans(sentence, query.kind):
         # spans of the asked kind are here, yet none answers (each repeats the question, or sits in a
         # clause about something else): the sentence does not say it, so no guess
         return None
-    return extract.best_span(sentence, query, preferred=typed, vectors=vectors, parse=parse,
+    span = extract.best_span(sentence, query, preferred=typed, vectors=vectors, parse=parse,
                              ranked=ranked if typed is None else None)
+    return None if span is not None and _off_topic(sentence, span, query, siblings) else span
+
+
+def _off_topic(sentence: str, span: tuple[int, int], query: Query, siblings: dict[str, frozenset[str]] | None
+               ) -> bool:
+    """Whether the chosen span plainly answers something else, so no short answer beats a wrong one:
+    it lies in a clause about a sibling of the question's name that does not name it ("Jilin trains
+    experts, while Heilongjiang's digital economy makes up 30 percent of its GDP" gives no figure for
+    Jilin's GDP) while another clause does name it (a contrast, "while" / "but" / "whereas": the
+    sentence says something of each),
+    or a date question's span lies inside a sum of money or a percentage ("278" of "$278 million")."""
+    if query.kind == answer_types.DATE and any(a <= span[0] and span[1] <= b
+                                               for a, b in answer_types.sums_and_shares(sentence)):
+        return True
+    if not siblings or not query.entities:
+        return False
+    clauses = _sentence_facts(sentence)[1]
+    if len(clauses) < 2:  # a whole sentence about a sibling already lowers the confidence (``rival``)
+        return False
+    start, end = clauses[_clause_of(span[0], clauses)]
+    if not any(_CONTRAST.match(sentence, a) for a, _ in clauses[1:]) or \
+            not rivalled(query.entities, sentence[start:end], siblings):
+        return False
+    own, rest = set(terms(sentence[start:end])), set(terms(f"{sentence[:start]} {sentence[end:]}"))
+    return any(e in rest for e in query.entities if e not in own and siblings.get(e))
 
 
 def _typed_span(sentence: str, query: Query) -> tuple[int, int] | None:
@@ -201,13 +231,15 @@ def _clause_of(position: int, clauses: list[tuple[int, int]]) -> int:
 def compose(question: str, resolved: str, query: Query, hits: Sequence[Hit], articles: dict[str, Article],
             missing: float, threshold: float, max_citations: int, rival: float = 0.0, tokens=None,
             syntax=None, choose: Callable[[list[Hit]], list[Hit]] | None = None,
-            scored: dict[int, list] | None = None) -> Answer:
+            scored: dict[int, list] | None = None,
+            siblings: Callable[[str], dict[str, frozenset[str]]] | None = None) -> Answer:
     """Build the answer from ranked hits, abstaining when confidence (of the best hit) is under
     ``threshold``; ``tokens`` / ``syntax``: the index's TokenMatrix and SyntaxMatrix, whose rows for
     the cited sentence help the short answer; ``choose``: reorders the hits of an answer that is
     given (:func:`answer_first`), so a declined question costs no extra extractor run; ``scored``: the
     extractor's candidates per sentence id that ``choose`` found on the way (:func:`answer_first`'s
-    ``seen``), so the cited sentence is not read twice."""
+    ``seen``), so the cited sentence is not read twice; ``siblings(article_id)``: that article's
+    sibling names (bot/rivals.py), for the short answer."""
     if not hits:
         return Answer(question, resolved, "The article doesn't say anything about that.", None, True, 0.0, ())
     best = hits[0]
@@ -224,7 +256,8 @@ def compose(question: str, resolved: str, query: Query, hits: Sequence[Hit], art
     chosen = [h for h in hits[:max_citations] if h is best or h.score >= best.score - CITATION_MARGIN]
     citations = tuple(citation(articles[h.article_id], h.index, h.score) for h in chosen)
     span = short_answer(citations[0].text, query, _row(tokens, best), _row(syntax, best),
-                        (scored or {}).get(best.sentence))
+                        (scored or {}).get(best.sentence),
+                        siblings(best.article_id) if siblings is not None and query.entities else None)
     short = citations[0].text[span[0]:span[1]] if span else None
     text = " ".join(c.text for c in citations)
     return Answer(question, resolved, text, short, False, conf, citations, span)

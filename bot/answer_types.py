@@ -155,6 +155,14 @@ def _spans(text: str, kind: str) -> list[tuple[int, int]]:
     return []
 
 
+@lru_cache(maxsize=4096)
+def sums_and_shares(text: str) -> tuple[tuple[int, int], ...]:
+    """Spans of money ("$278 million") and percentages in ``text``: the figures no date question is
+    answered by (unlike AMOUNT spans, no bare quantities: "10 July" counts as one of those)."""
+    found = [m.span() for m in _MONEY.finditer(text)] if _may_match(text, _MONEY_HINTS) else []
+    return tuple(found + ([m.span() for m in _PERCENT_RE.finditer(text)] if _may_match(text, _PERCENT_HINTS) else []))
+
+
 def _merge_place_chains(text: str, found: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """"Harbin, Heilongjiang province" is one place: join places separated by a comma, with a trailing
     place word kept."""

@@ -135,7 +135,7 @@ class Conversation:
         if wh_only:  # "Why?", "When?": the previous question asked again with the new question word
             wh = wh_only.group("wh")
             wh = "Why" if wh.lower().startswith(("why", "how come", "for what")) else wh.capitalize()
-            return _fused(text, f"{wh} {_WH.sub('', last.resolved, count=1)}", "why")
+            return _fused(text, f"{wh} {_WH.sub('', _frame(last.resolved), count=1)}", "why")
         match = _ELLIPSIS.match(text)
         if match or _is_bare_fragment(text):
             fragment = match.group("x") if match else text.rstrip("?.! ")
@@ -148,7 +148,7 @@ class Conversation:
 
     def _substitute(self, fragment: str, last: Turn) -> str:
         """The previous question with ``fragment`` in place of the thing it was about."""
-        frame = last.resolved
+        frame = _frame(last.resolved)
         wanted = at.DATE if re.fullmatch(r"(?:in |on )?[\d,.]+s?", fragment) else None
         spans = at.spans(frame, at.DATE) + [s for s in at.spans(frame, at.AMOUNT) if wanted] if wanted else \
             _name_spans(frame)
@@ -203,6 +203,14 @@ def _bare_possessive(fragment: str) -> str | None:
     """"Liaoning" for "Liaoning's" (a possessive owning nothing named), else None."""
     owner = _POSSESSIVE.fullmatch(fragment)
     return owner.group("owner") if owner and not owner.group("owned").strip() else None
+
+
+def _frame(resolved: str) -> str:
+    """The previous question as a frame to reuse. An ellipsis that had nothing to resolve against ("And
+    Heilongjiang?" as the first question) stands for its fragment alone: "Why?" after it asks "Why
+    Heilongjiang?", not "Why And Heilongjiang?"."""
+    match = _ELLIPSIS.match(resolved)
+    return f"{match.group('x')}?" if match else resolved
 
 
 def _self(text: str) -> Resolution:

@@ -39,6 +39,8 @@ def clean_question(question: str, max_chars: int) -> str:
     text = question
     if not text.isprintable():  # C-level check; the per-character pass only for text that needs it
         text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in ANSI_ESCAPE.sub(" ", text))
+    if "\ufffd" in text:  # bytes that were not UTF-8 (decoded with errors="replace") say nothing
+        text = text.replace("\ufffd", " ")
     text = " ".join(text.split())
     if not text:
         raise BadQuestion("the question is empty: type a question about the article")
@@ -121,7 +123,7 @@ class Pipeline:
             answer = compose(resolution.question, resolution.resolved, query, hits, self.articles,
                              self.missing(query, hits), self.settings.abstain_threshold, self.settings.top_k,
                              rival=self.rival(query, hits), tokens=self.retriever.tokens, syntax=self.syntax,
-                             choose=choose, scored=seen)
+                             choose=choose, scored=seen, siblings=self._siblings_of)
             hits = reordered[0] if reordered else hits  # the cited sentence first, as the answer has it
             if conversation is not None:
                 shown = {h.sentence for h in hits[:len(answer.citations)]}
@@ -174,6 +176,9 @@ class Pipeline:
             return hits
         siblings = self._siblings[self._top_article(hits)]
         return demote_listed(hits, query.entities, lambda g: self.retriever.index.sentence(g)[1].text, siblings)
+
+    def _siblings_of(self, article_id: str) -> dict[str, frozenset[str]]:
+        return self._siblings[self.index._article_index(article_id)]
 
     def _text_of(self, hit: Hit) -> str:
         return self.articles[hit.article_id].sentences[hit.index].text

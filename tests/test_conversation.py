@@ -113,6 +113,16 @@ def test_existential_there_is_not_a_place(question):
     assert conversation.resolve(question).resolved == question
 
 
+def test_a_follow_up_to_an_unresolved_ellipsis_reuses_its_fragment_not_its_and():
+    """"And Heilongjiang?" asked first had nothing to borrow from: it was searched as typed, and the
+    next follow-up's frame is "Heilongjiang?", so no "Why And Heilongjiang?" is searched or shown."""
+    conversation = Conversation()
+    conversation.record(Turn("And Heilongjiang?", "And Heilongjiang?", [], 0))
+    assert conversation.resolve("Why?").resolved == "Why Heilongjiang?"
+    assert conversation.resolve("And Jilin?").resolved == "Jilin?"
+    assert conversation.resolve("What about Jilin province?").resolved == "Jilin province?"
+
+
 def test_more_without_history_is_a_clear_error(pipeline):
     from bot.errors import BadQuestion
 

@@ -29,6 +29,7 @@ QUESTIONS = [
     ("1 MB", "x" * 1_000_000, "refused"),
     ("control characters", "How much\x00 did Liaoning\u200b invest?\x07", "invest"),
     ("ANSI colour codes", "How much did \x1b[1;31mLiaoning\x1b[0m invest?", "invest"),
+    ("undecodable bytes (U+FFFD)", f"{INVEST} \ufffd\ufffd", "invest"),
     ("terminal title sequences", "\x1b]0;PWNED\x07How much did Liaoning invest?\x1b]2;x\x1b\\", "invest"),
     ("right-to-left override", f"\u202e{INVEST}\u202c", "invest"),
     ("Arabic (RTL)", "كم استثمرت مقاطعة لياونينغ؟", "any"),
@@ -63,7 +64,7 @@ def test_core_refuses_or_answers_cleanly(pipeline, question, expect):
     answer = pipeline.answer(question)
     check_citations(pipeline, answer)
     assert answer.question and "\x1b" not in answer.question and "\x00" not in answer.question
-    assert "PWNED" not in answer.question and "]0;" not in answer.question
+    assert "PWNED" not in answer.question and "]0;" not in answer.question and "\ufffd" not in answer.question
     if expect == "invest":
         assert answer.short_answer == "2 billion yuan ($278 million)"
 

@@ -226,3 +226,40 @@ def test_the_sentence_weighed_for_a_near_tie_is_not_read_again(monkeypatch):
     monkeypatch.setattr(extract, "scored", lambda *a, **k: calls.append(a) or [])
     assert short_answer(texts[best.index], query, ranked=seen[best.sentence]) == fresh
     assert fresh is not None and not calls
+
+
+# a sentence setting one name against a sibling ("…, while …"); siblings as bot/rivals.py finds them
+CONTRAST = "Marlow opened a tram line in May, while Eastbrook spent 5 million euros on electric buses."
+TOWNS = {"marlow": frozenset({"eastbrook"}), "eastbrook": frozenset({"marlow"})}
+
+
+def _short_with(sentence: str, question: str, siblings) -> str | None:
+    span = short_answer(sentence, _query(question), siblings=siblings)
+    return sentence[span[0]:span[1]] if span else None
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("How much did Eastbrook spend?", "5 million euros"),  # the clause about the asked town answers
+    ("How much did Marlow spend?", None),  # Eastbrook's figure is no answer for Marlow
+    ("What did Marlow spend money on?", None),
+])
+def test_a_span_in_the_clause_about_a_sibling_is_not_the_answer(question, expected):
+    assert _short_with(CONTRAST, question, TOWNS) == expected
+
+
+def test_a_list_is_not_a_contrast_and_a_money_figure_does_not_answer_when():
+    medals = "The medals went to Grissom, White, and Chaffee in 1969, then to later crews."
+    crew = {"grissom": frozenset({"white", "chaffe"}), "white": frozenset({"grissom", "chaffe"}),
+            "chaffe": frozenset({"grissom", "white"})}
+    assert _short_with(medals, "In what year did the medals go to Grissom, White, and Chaffee?", crew) == "1969"
+    # the date question's only candidates lie inside a sum of money: no short answer rather than "278"
+    money = "Liaoning province has invested 2 billion yuan ($278 million) in its digital manufacturing efforts."
+    assert _short(money, "When did Liaoning invest 2 billion yuan?") is None
+    assert _short(money, "How much did Liaoning invest?") == "2 billion yuan ($278 million)"
+
+
+def test_the_pipeline_withholds_a_sibling_clause_figure(pipeline):
+    jilin = pipeline.answer("What percentage of Jilin's GDP is the digital economy?")
+    heilongjiang = pipeline.answer("What percentage of Heilongjiang's GDP is the digital economy?")
+    assert "Heilongjiang's digital economy" in jilin.citations[0].text and jilin.short_answer is None
+    assert heilongjiang.short_answer == "about 30 percent"
