@@ -12,3 +12,9 @@ def discard(path: Path) -> None:
     ``missing_ok`` does not cover) would hide the error being handled behind a traceback."""
     with contextlib.suppress(OSError):
         path.unlink(missing_ok=True)
+
+
+def nearest_existing(path: Path) -> Path | None:
+    """``path`` or its nearest ancestor that exists: when that is a file, no folder can be made there,
+    and saying so up front beats the "File exists" / "Not a directory" that mkdir or a write gives."""
+    return next((p for p in (path, *path.parents) if p.exists()), None)

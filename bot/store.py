@@ -30,6 +30,7 @@ from .corpus import Article, article_files, corpus_hash, load_corpus
 from .embedding import DIMENSION, MODEL_NAME, Encoder, model_sha256
 from .embedding_cache import EmbeddingCache
 from .errors import IndexCorrupt, IndexUnavailable
+from .files import nearest_existing
 from .vector_file import VectorFile
 
 log = logging.getLogger(__name__)
@@ -177,7 +178,7 @@ def open_index(corpus_dir: Path, index_dir: Path, encoder: Encoder, chunk_tokens
 def _check_folder(index_dir: Path) -> None:
     """Refuse an index path that is, or lies inside, a file before anything is read or written there:
     otherwise its manifest reads as "unreadable" and the error comes only when the rebuild writes."""
-    existing = next((p for p in (index_dir, *index_dir.parents) if p.exists()), None)
+    existing = nearest_existing(index_dir)
     if existing is not None and not existing.is_dir():
         why = "is a file, not a folder" if existing == index_dir else f"cannot be made: {existing} is a file"
         raise IndexUnavailable(f"the index folder {index_dir} {why} (give --index a folder)")

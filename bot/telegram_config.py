@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from .errors import ArticlebotError, ConfigError
+from .files import nearest_existing
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ def processed_file(settings: Settings) -> Path:
 def prepare_state_file(path: Path) -> None:
     """Make sure the persistence file can be written and read: an unreadable one (damaged, or written
     by an incompatible version) is moved aside with a warning instead of stopping the bot."""
-    existing = next((p for p in (path.parent, *path.parent.parents) if p.exists()), None)
+    existing = nearest_existing(path.parent)
     if path.is_dir() or (existing is not None and not existing.is_dir()):
         # never move a folder aside (it may hold anything) nor report "File exists" for a parent that is a file
         what = f"{path} is a folder" if path.is_dir() else f"{existing} is a file, not a folder"
