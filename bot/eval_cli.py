@@ -114,6 +114,9 @@ def cmd_eval(settings: Settings, options: EvalOptions, console=None, errors_cons
         maximum = {**suite.maximum, **parse_bounds(list(options.maximum), "--max")}
     except ValueError as exc:
         raise SuiteError(str(exc)) from None
+    outputs = {"--report": options.report, "--predictions": options.predictions, "--junit": options.junit,
+               "--export-squad-predictions": options.squad_predictions}
+    _check_outputs({flag: path for flag, path in outputs.items() if path})
     old = load_report(options.compare) if options.compare else None
     corpora = Corpora(settings, suite, options.corpus_given, errors_console)
     started = time.perf_counter()
@@ -123,14 +126,17 @@ def cmd_eval(settings: Settings, options: EvalOptions, console=None, errors_cons
     status = exit_status(verdicts, summary.metrics["errors"])
     meta = corpora.meta(options, time.perf_counter() - started)
     report = build_report(suite, results, summary, verdicts, status, meta)
-    if options.report:
-        write_json(options.report, report)
-    if options.predictions:
-        write_predictions(options.predictions, results)
-    if options.junit:
-        write_junit(options.junit, suite, results, verdicts)
-    if options.squad_predictions:
-        write_json(options.squad_predictions, squad_predictions(results))
+    writers = {"--report": lambda path: write_json(path, report),
+               "--predictions": lambda path: write_predictions(path, results),
+               "--junit": lambda path: write_junit(path, suite, results, verdicts),
+               "--export-squad-predictions": lambda path: write_json(path, squad_predictions(results))}
+    for flag, path in outputs.items():
+        try:
+            if path:
+                writers[flag](path)
+        except OSError as exc:  # after a long run: say which file failed, still print the results
+            errors_console.print(f"articlebot: error: cannot write {flag} {path}: {exc.strerror or exc}")
+            status = status or 1
     console.print(show.metrics_table(f"{suite.name}: {len(suite.cases)} cases" + (f" ({suite.kind})" if suite.kind != "cases" else ""), summary))
     if not options.quiet:
         if len(summary.by_tag) > 1:
@@ -140,9 +146,25 @@ def cmd_eval(settings: Settings, options: EvalOptions, console=None, errors_cons
         if options.show_failures:
             console.print(show.failures(results, options.show_failures), end="")
     if old is not None:
+        was = (old.get("suite") or {}).get("name")
+        if was != report["suite"]["name"]:  # the numbers then compare different questions
+            errors_console.print(f"[yellow]warning:[/] {options.compare} is a report of suite {was!r}, "
+                                 f"not {report['suite']['name']!r}: the comparison is of different questions")
         console.print(show.comparison(compare(old, report), str(options.compare)))
     console.print(show.thresholds(verdicts, summary.metrics["errors"]), end="")
     return status
+
+
+def _check_outputs(outputs: dict[str, Path]) -> None:
+    """Refuse output paths that cannot be files before the run, not after it (a folder, or a path
+    inside a file): the run can take minutes."""
+    from .errors import ConfigError
+    from .files import not_a_folder
+
+    for flag, path in outputs.items():
+        why = f"{path} is a folder" if path.is_dir() else not_a_folder(path.parent)
+        if why:
+            raise ConfigError(f"cannot write {flag} {path}: {why}; give a file path")
 
 
 def select(suite, options: EvalOptions):

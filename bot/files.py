@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 
 
@@ -15,6 +16,25 @@ def discard(path: Path) -> None:
 
 
 def nearest_existing(path: Path) -> Path | None:
-    """``path`` or its nearest ancestor that exists: when that is a file, no folder can be made there,
-    and saying so up front beats the "File exists" / "Not a directory" that mkdir or a write gives."""
-    return next((p for p in (path, *path.parents) if p.exists()), None)
+    """``path`` or its nearest ancestor that exists (a dangling symbolic link counts: nothing can be
+    made there either): when that is not a folder, saying so up front beats the "File exists" / "Not
+    a directory" that mkdir or a write gives. None when there is none, or when a folder on the way
+    cannot be searched (EACCES): then the write itself reports it."""
+    for candidate in (path, *path.parents):
+        try:
+            if os.path.lexists(candidate):
+                return candidate
+        except OSError:
+            return None
+    return None
+
+
+def not_a_folder(path: Path) -> str | None:
+    """Why no folder can be at ``path`` ("x is a file"), or None when one is or can be made there."""
+    existing = nearest_existing(path)
+    try:
+        if existing is None or existing.is_dir():
+            return None
+    except OSError:
+        return None
+    return f"{existing} is {'a broken link' if existing.is_symlink() and not existing.exists() else 'a file'}"

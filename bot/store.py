@@ -30,7 +30,7 @@ from .corpus import Article, article_files, corpus_hash, load_corpus
 from .embedding import DIMENSION, MODEL_NAME, Encoder, model_sha256
 from .embedding_cache import EmbeddingCache
 from .errors import IndexCorrupt, IndexUnavailable
-from .files import nearest_existing
+from .files import not_a_folder
 from .vector_file import VectorFile
 
 log = logging.getLogger(__name__)
@@ -176,12 +176,10 @@ def open_index(corpus_dir: Path, index_dir: Path, encoder: Encoder, chunk_tokens
 
 
 def _check_folder(index_dir: Path) -> None:
-    """Refuse an index path that is, or lies inside, a file before anything is read or written there:
-    otherwise its manifest reads as "unreadable" and the error comes only when the rebuild writes."""
-    existing = nearest_existing(index_dir)
-    if existing is not None and not existing.is_dir():
-        why = "is a file, not a folder" if existing == index_dir else f"cannot be made: {existing} is a file"
-        raise IndexUnavailable(f"the index folder {index_dir} {why} (give --index a folder)")
+    """Refuse an index path inside a file up front, not as an "unreadable" manifest and a failed rebuild."""
+    why = not_a_folder(index_dir)
+    if why is not None:
+        raise IndexUnavailable(f"the index folder {index_dir} cannot be used: {why} (give --index a folder)")
 
 
 def read_manifest(index_dir: Path) -> dict | None:
@@ -191,6 +189,8 @@ def read_manifest(index_dir: Path) -> dict | None:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
+    except PermissionError as exc:  # a rebuild could not write there either: say so, not "unreadable"
+        raise IndexUnavailable(f"cannot read the index folder {index_dir}: {exc.strerror}") from None
     except (OSError, ValueError, UnicodeDecodeError):
         log.warning("index manifest %s is unreadable; rebuilding the index", path)
         return None

@@ -94,13 +94,18 @@ def test_a_failing_case_means_exit_1_and_compare_shows_it(tmp_path, bridge, caps
     junit = tmp_path / "j.xml"
     capsys.readouterr()
     assert run(tmp_path, worse, "--compare", str(old), "--junit", str(junit)) == 1  # default: every turn must pass
-    printed = capsys.readouterr().out
+    captured = capsys.readouterr()
+    printed = captured.out
+    assert "report of suite" not in captured.err  # the same suite (by name): no warning
     assert "FAIL cost: How much did the new bridge cost?" in printed
     assert "regressed (1): cost" in printed and "\u2717 pass_rate >= 1" in printed
     failure = ET.parse(junit).getroot().find("testsuite/testcase[@name='cost']/failure")
     assert failure is not None and "failed abstain" in failure.get("message")
     # the same suite with a threshold it meets passes again
     assert run(tmp_path, worse, "--min", "pass_rate=0.5", "-q") == 0
+    other = write_jsonl(tmp_path / "other.jsonl", [{"suite": {**CASES[0]["suite"], "name": "other"}}, *CASES[1:]])
+    run(tmp_path, other, "--compare", str(old), "-q")
+    assert "is a report of suite 'bridge', not 'other'" in " ".join(capsys.readouterr().err.split())
 
 
 def test_a_case_the_corpus_cannot_satisfy_is_an_invalid_suite(tmp_path, bridge, capsys, encoder):

@@ -128,6 +128,9 @@ def test_cli_exits_2_with_the_line_number_before_loading_anything(tmp_path, caps
     assert "unknown metric 'hit@2'" in capsys.readouterr().err
     assert main(["eval", str(good), "--compare", str(tmp_path / "nope.json")]) == 2
     assert main(["eval", str(good), "--tag", "no-such-tag"]) == 2
+    for flag, path in (("--report", tmp_path), ("--predictions", good / "p.jsonl")):  # a folder; inside a file
+        assert main(["eval", str(good), flag, str(path)]) == 2  # refused before the run, not after it
+        assert f"cannot write {flag} {path}" in capsys.readouterr().err
     for flag, value in (("--batch", "0"), ("--limit", "-3"), ("--batch", "two")):
         with pytest.raises(SystemExit) as refused:  # argparse's own exit, with the flag named
             main(["eval", str(good), flag, value])

@@ -208,3 +208,20 @@ def test_unwritable_telegram_state_folder_is_a_clear_error(shared_tmp, encoder):
             "TELEGRAM_STATE_FILE": str(shared_tmp / "state" / "telegram.pickle")})
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert "cannot write the Telegram state file" in out.stderr and server.token not in out.stderr + out.stdout
+
+
+def test_paths_under_a_folder_nobody_may_search_are_one_line_errors(shared_tmp, encoder):
+    """Checking whether an index or state path is a file must not itself fail with EACCES."""
+    from bot.settings import Settings
+    from botapi_server import BotAPIServer
+
+    settings = Settings(corpus_dir=shared_tmp / "corpus", index_dir=shared_tmp / "locked" / "sub" / "index")
+    write_article(settings.corpus_dir, "good.md", GOOD)
+    (shared_tmp / "locked").mkdir(mode=0o700)  # root's, not searchable by the other user
+    out = _run_as_other_user(["ask", *args(settings), ENGLISH_Q])
+    assert out.returncode == 1 and "Traceback" not in out.stderr and out.stderr.startswith("articlebot: error:")
+    with BotAPIServer() as server:
+        out = _run_as_other_user(["telegram", *args(settings)], env={
+            "TELEGRAM_BOT_TOKEN": server.token, "TELEGRAM_API_BASE_URL": server.url,
+            "TELEGRAM_STATE_FILE": str(shared_tmp / "locked" / "state" / "telegram.pickle")})
+    assert out.returncode in (1, 2) and "Traceback" not in out.stderr, out.stderr

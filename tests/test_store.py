@@ -98,6 +98,6 @@ def test_index_path_that_is_a_file_is_a_clear_error(make_settings, encoder, tmp_
     blocker.write_text("not a folder")
     settings = make_settings(index_dir=blocker)
     write_article(settings.corpus_dir, "a.md", "Text here.")
-    with pytest.raises(IndexUnavailable, match="is a file, not a folder"):
+    with pytest.raises(IndexUnavailable, match="blocker is a file"):
         _open(settings, encoder)
     assert blocker.read_text() == "not a folder"
