@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import re
 import sys
 import weakref
 from collections.abc import AsyncIterator
@@ -80,8 +81,11 @@ class TelegramBot:
         app.add_handler(CommandHandler(["source", "sources"], self.sources))
         app.add_handler(CommandHandler("reset", self.reset))
         app.add_handler(CommandHandler("more", self.more))
-        app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGE, self.question))
+        asked = (filters.TEXT & ~filters.COMMAND) | filters.CAPTION  # a photo's caption is a question too
+        app.add_handler(MessageHandler(asked & filters.UpdateType.MESSAGES, self.question))
         app.add_handler(MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, self.unknown_command))
+        app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE & ~filters.TEXT
+                                       & ~filters.CAPTION & ~filters.StatusUpdate.ALL, self.not_text))
         app.add_handler(CallbackQueryHandler(self.sources_button, pattern=f"^{SOURCES}$"))
         app.add_handler(CallbackQueryHandler(self.more_button, pattern=f"^{MORE}$"))
         app.add_handler(TypeHandler(Update, self.mark_processed), group=1)  # after the answer went out
@@ -154,9 +158,15 @@ class TelegramBot:
         command = (update.effective_message.text or "").split()[0]
         await self._send(update, context, [notice(f"Unknown command {command}; type /help for what I understand.")])
 
+    async def not_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A sticker, a photo without a caption, a voice note: say what the bot reads (private chats only)."""
+        await self._send(update, context, [notice("I read text only: type your question about the article.")])
+
     async def question(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Any text that is not a command: check it cheaply here, then answer it off the loop."""
-        text = update.effective_message.text
+        """Any text that is not a command (or an edited one, or a caption): check it cheaply here, then
+        answer it off the loop. "@thisbot" in a group is an address, not part of the question."""
+        message = update.effective_message
+        text = without_mention(message.text or message.caption or "", context.bot.username)
         try:
             clean_question(text, self.settings.max_question_chars)
         except BadQuestion as exc:
@@ -320,6 +330,13 @@ def run_telegram(settings: Settings, *, webhook_url: str | None = None, listen: 
     else:
         _bot_api_call(token, app.run_polling, allowed_updates=ALLOWED_UPDATES, bootstrap_retries=3)
     return 0
+
+
+def without_mention(text: str, username: str | None) -> str:
+    """``text`` with every "@username" of this bot taken out (any case, as Telegram matches it)."""
+    if not username or "@" not in text:
+        return text
+    return re.sub(rf"(?<![\w@])@{re.escape(username)}\b", " ", text, flags=re.IGNORECASE)
 
 
 async def introduce(settings: Settings, token: str) -> str:

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 TOKEN_PATTERN = re.compile(r"\d{3,}:[A-Za-z0-9_-]{30,}")
 SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
-ALLOWED_UPDATES = ["message", "callback_query"]  # Update.MESSAGE, Update.CALLBACK_QUERY
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]  # a corrected question is answered again
 HEARTBEAT_SECONDS = 30.0
 
 

@@ -298,3 +298,36 @@ def reply_to(server, chat_id: int, text: str):
     messages = server.sent(chat_id, after=mark)
     assert messages[-1].buttons and not any(m.buttons for m in messages[:-1])
     return messages
+
+
+def _deliver(server, chat_id: int, kind: str, **fields):
+    """Queue a user's message of another shape than plain text (``kind``: message / edited_message)
+    and return the bot's next message to that chat."""
+    mark = server.mark()
+    message = {**server._user_message(chat_id, fields.pop("text", "")), **fields}
+    if "text" in message and not message["text"]:
+        del message["text"]
+    server._queue({kind: message})
+    [reply] = server.wait_for("sendMessage", chat_id=chat_id, count=1, after=mark)
+    return reply
+
+
+def test_mentions_edits_captions_and_stickers(server, start_bot, pipeline):
+    start_bot()
+    invest = "How much did Liaoning invest?"
+    # a group addresses the bot by name: the name is no part of the question, nor of its follow-ups
+    group = _deliver(server, -40, "message", text=f"@ArticleBot_Test_Bot {invest}")
+    assert [group.text] == expected(pipeline, invest)
+    more = _deliver(server, -40, "message", text="/more@articlebot_test_bot",
+                    entities=[{"type": "bot_command", "offset": 0, "length": 25}])
+    assert "@articlebot_test_bot" not in more.plain.lower()
+    # a corrected question is answered again; a photo's caption is a question; a sticker gets a hint
+    edited = _deliver(server, 41, "edited_message", text=invest, edit_date=int(time.time()))
+    assert [edited.text] == expected(pipeline, invest)
+    captioned = _deliver(server, 42, "message", photo=[{"file_id": "p", "file_unique_id": "p", "width": 1,
+                                                       "height": 1}], caption=invest)
+    assert [captioned.text] == expected(pipeline, invest)
+    sticker = _deliver(server, 43, "message", sticker={"file_id": "s", "file_unique_id": "s", "width": 1,
+                                                       "height": 1, "is_animated": False, "is_video": False,
+                                                       "type": "regular"})
+    assert "I read text only" in sticker.plain
