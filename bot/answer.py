@@ -93,7 +93,11 @@ def confidence(hit: Hit, query: Query, missing: float, rival: float = 0.0, text:
 
 _CLAUSE_BREAK = re.compile(r",\s+(?:while|whereas|but|although|though|and)\b|;\s|\s[\u2014\u2013-]\s")
 # a clause set against another ("…, while Heilongjiang's …"), not a list's next member (", and Chaffee")
-_CONTRAST = re.compile(r"[,;]?\s*(?:while|whereas|but|although|though)\b", re.IGNORECASE)
+_CONTRAST = re.compile(r"[,;\s\u2014\u2013-]*(?:(?:while|whereas|but|although|though|however)\b"
+                       r"|[^,.;]{0,40},\s*(?:by|in) contrast\b)", re.IGNORECASE)
+
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
 def short_answer(sentence: str, query: Query, vectors: tuple | None = None, parse=None,
@@ -123,14 +127,21 @@ def short_answer(sentence: str, query: Query, vectors: tuple | None = None, pars
 def _off_topic(sentence: str, span: tuple[int, int], query: Query, siblings: dict[str, frozenset[str]] | None
                ) -> bool:
     """Whether the chosen span plainly answers something else, so no short answer beats a wrong one:
-    it lies in a clause about a sibling of the question's name that does not name it ("Jilin trains
-    experts, while Heilongjiang's digital economy makes up 30 percent of its GDP" gives no figure for
-    Jilin's GDP) while another clause does name it (a contrast, "while" / "but" / "whereas": the
-    sentence says something of each),
-    or a date question's span lies inside a sum of money or a percentage ("278" of "$278 million")."""
-    if query.kind == answer_types.DATE and any(a <= span[0] and span[1] <= b
-                                               for a, b in answer_types.sums_and_shares(sentence)):
-        return True
+
+    - it lies in a clause about a sibling of the question's name that does not name it while another
+      clause does (a contrast: "while", "but", "whereas", "however", "by contrast"): "Jilin trains
+      experts, while Heilongjiang's digital economy makes up 30 percent of its GDP" gives no figure
+      for Jilin's GDP;
+    - a date question's span overlaps a sum of money or a percentage ("278" of "$278 million",
+      "spent 5 million euros");
+    - it lies inside a sum or percentage whose number the question states itself ("What is the 2
+      billion yuan spent on?" is not answered by "278" of "2 billion yuan ($278 million)")."""
+    for a, b in answer_types.sums_and_shares(sentence):
+        if query.kind == answer_types.DATE and a < span[1] and span[0] < b:
+            return True
+        if a <= span[0] and span[1] <= b and _NUMBER.findall(sentence[a:b]) and \
+                not set(_NUMBER.findall(sentence[a:b])).isdisjoint(_NUMBER.findall(query.text)):
+            return True
     if not siblings or not query.entities:
         return False
     clauses = _sentence_facts(sentence)[1]

@@ -155,7 +155,7 @@ class Conversation:
         if spans:
             start, end = spans[0]
             return frame[:start] + _in_place_of(frame[start:end], fragment) + frame[end:]
-        return f"{frame.rstrip('?.! ')} {fragment}?"
+        return f"{frame.rstrip('?.! ')} {fragment}?".lstrip()
 
     def _dereference(self, text: str) -> str:
         """Replace vague references with an antecedent of the kind each wants."""
@@ -210,7 +210,10 @@ def _frame(resolved: str) -> str:
     Heilongjiang?" as the first question) stands for its fragment alone: "Why?" after it asks "Why
     Heilongjiang?", not "Why And Heilongjiang?"."""
     match = _ELLIPSIS.match(resolved)
-    return f"{match.group('x')}?" if match else resolved
+    if not match:
+        return resolved
+    fragment = match.group("x").strip()  # "And how much did Jilin invest?" is a question with an "And"
+    return f"{fragment[:1].upper()}{fragment[1:]}?" if fragment.strip("?.! ") else resolved
 
 
 def _self(text: str) -> Resolution:

@@ -121,6 +121,9 @@ def test_a_follow_up_to_an_unresolved_ellipsis_reuses_its_fragment_not_its_and()
     assert conversation.resolve("Why?").resolved == "Why Heilongjiang?"
     assert conversation.resolve("And Jilin?").resolved == "Jilin?"
     assert conversation.resolve("What about Jilin province?").resolved == "Jilin province?"
+    asked = "And how much did Jilin invest?"  # a whole question that happens to open with "And"
+    conversation.record(Turn(asked, asked, [], 0))
+    assert conversation.resolve("What about Liaoning?").resolved == "How much did Liaoning invest?"
 
 
 def test_more_without_history_is_a_clear_error(pipeline):

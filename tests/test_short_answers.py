@@ -245,6 +245,10 @@ def _short_with(sentence: str, question: str, siblings) -> str | None:
 ])
 def test_a_span_in_the_clause_about_a_sibling_is_not_the_answer(question, expected):
     assert _short_with(CONTRAST, question, TOWNS) == expected
+    # the same contrast after a dash, or with "by contrast" inside the other clause
+    for other in ("Eastbrook spent 5 million euros on electric buses - but Marlow opened a tram line in May.",
+                  "Eastbrook spent 5 million euros on electric buses; Marlow, by contrast, opened a tram line."):
+        assert _short_with(other, question, TOWNS) == expected, other
 
 
 def test_a_list_is_not_a_contrast_and_a_money_figure_does_not_answer_when():
@@ -256,6 +260,10 @@ def test_a_list_is_not_a_contrast_and_a_money_figure_does_not_answer_when():
     money = "Liaoning province has invested 2 billion yuan ($278 million) in its digital manufacturing efforts."
     assert _short(money, "When did Liaoning invest 2 billion yuan?") is None
     assert _short(money, "How much did Liaoning invest?") == "2 billion yuan ($278 million)"
+    # nor a span holding one ("spent 5 million euros" for "when"), nor a piece of the question's own figure
+    but = "Marlow opened a tram line in May, but Eastbrook spent 5 million euros on electric buses."
+    assert _short_with(but, "When did Eastbrook open a tram line?", TOWNS) is None  # was "spent 5 million euros"
+    assert _short(money, "What is Liaoning's 2 billion yuan being spent on?") is None  # was "$278 million"
 
 
 def test_the_pipeline_withholds_a_sibling_clause_figure(pipeline):
