@@ -258,7 +258,7 @@ def compose(question: str, resolved: str, query: Query, hits: Sequence[Hit], art
     conf = confidence(best, query, missing, rival, top.sentences[best.index].text)
     if conf < threshold:
         closest = top.sentences[best.index]
-        text = (f"The article doesn't say. The closest it comes is: \u201c{closest.text}\u201d "
+        text = (f"The article doesn't say. The closest it comes is: \u201c{_clipped(closest.text)}\u201d "
                 f"({top.title}, sentence {best.index + 1}).")
         return Answer(question, resolved, text, None, True, conf, ())
     if choose is not None:
@@ -272,6 +272,17 @@ def compose(question: str, resolved: str, query: Query, hits: Sequence[Hit], art
     short = citations[0].text[span[0]:span[1]] if span else None
     text = " ".join(c.text for c in citations)
     return Answer(question, resolved, text, short, False, conf, citations, span)
+
+
+CLOSEST_CHARS = 300  # of the nearest sentence quoted in a refusal: a run-on "sentence" can be pages long
+
+
+def _clipped(text: str, limit: int = CLOSEST_CHARS) -> str:
+    """``text``, or its first ``limit`` characters cut back to a word and marked with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
+    return f"{cut.rstrip(' ,;:')}\u2026"
 
 
 def answer_first(hits: Sequence[Hit], query: Query, text_of, tokens=None, syntax=None,

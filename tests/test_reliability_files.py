@@ -225,3 +225,12 @@ def test_paths_under_a_folder_nobody_may_search_are_one_line_errors(shared_tmp, 
             "TELEGRAM_BOT_TOKEN": server.token, "TELEGRAM_API_BASE_URL": server.url,
             "TELEGRAM_STATE_FILE": str(shared_tmp / "locked" / "state" / "telegram.pickle")})
     assert out.returncode in (1, 2) and "Traceback" not in out.stderr, out.stderr
+
+
+def test_a_refusal_quotes_a_run_on_sentence_only_in_part(make_settings, encoder):
+    settings = make_settings()
+    write_article(settings.corpus_dir, "run-on.txt", RUN_ON)  # one "sentence" of ~6,000 characters
+    answer = Pipeline.open(settings, encoder=encoder).answer("What is the population of Tokyo?")
+    assert answer.abstained and "The closest it comes is" in answer.text
+    quoted = answer.text.split("\u201c", 1)[1].split("\u201d", 1)[0]
+    assert quoted.endswith("\u2026") and len(quoted) <= 301 and RUN_ON.startswith(quoted[:-1])
