@@ -225,8 +225,11 @@ class Corpora:
             articles = self.suite.corpora[key]
             return self._remember(key, Pipeline(self.settings, self._in_memory(articles, embed_articles), self.encoder))
         folder = self.suite.corpus if (self.suite.corpus and not self.corpus_given) else self.settings.corpus_dir
+
         def warn(message: str) -> None:
-            self.console.print(f"[yellow]warning:[/] {message}", highlight=False)
+            from rich.markup import escape  # a file name is text, not markup
+
+            self.console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
 
         if folder.resolve() == self.settings.corpus_dir.resolve():
             return self._remember(str(folder), Pipeline.open(self.settings, warn=warn, encoder=self.encoder))

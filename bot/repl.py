@@ -45,11 +45,13 @@ def _lines(settings: Settings, interactive: bool):
     session = PromptSession(history=FileHistory(str(path)) if path else InMemoryHistory())
     while True:
         try:
-            yield session.prompt("you> ")
+            typed = session.prompt("you> ")
         except KeyboardInterrupt:
             yield ""
+            continue
         except EOFError:
             return
+        yield from typed.splitlines() or [""]  # a pasted block: one question per line, as from a pipe
 
 
 def run_repl(settings: Settings) -> int:
@@ -59,7 +61,7 @@ def run_repl(settings: Settings) -> int:
     console = Console(highlight=False)
     pipeline = open_with_progress(settings)
     conversation = pipeline.new_conversation()
-    titles = ", ".join(a.title for a in pipeline.articles.values())
+    titles = escape(", ".join(a.title for a in pipeline.articles.values()))  # a title is text, not markup
     console.print(f"[bold]articlebot[/] \u2014 ask about: {titles}\nType /help for commands, /quit to leave.")
     for line in _lines(settings, interactive):
         text = line.strip()
@@ -84,6 +86,8 @@ def run_repl(settings: Settings) -> int:
                 console.print(render_answer(pipeline.answer(text, conversation)))
         except ArticlebotError as exc:
             console.print(f"[red]{escape(str(exc))}[/]")
+        except KeyboardInterrupt:  # Ctrl-C while answering cancels the answer, not the conversation
+            console.print("[dim]Cancelled.[/]")
     if interactive:
         console.print("Bye.")
     return 0

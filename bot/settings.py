@@ -67,7 +67,7 @@ class Settings:
         for name in names:
             key = name.upper() if name.startswith("telegram_") else f"ARTICLEBOT_{name.upper()}"
             key = ENV_ALIASES.get(name, key)
-            if key in env and env[key] != "":
+            if key in env and env[key] != "" and overrides.get(name) is None:  # a flag given wins, even over junk
                 values[name] = _parse(name, env[key], cls)
         for name, value in overrides.items():
             if name not in names:
@@ -86,8 +86,11 @@ class Settings:
             raise ConfigError("chunk_overlap must be between 0 and 8 sentences")
         if not 0.0 <= self.abstain_threshold <= 1.0:
             raise ConfigError("abstain_threshold must be between 0 and 1")
-        if self.top_k < 1 or self.max_question_chars < 1 or self.history_turns < 1:
-            raise ConfigError("top_k, max_question_chars and history_turns must be positive")
+        for name in ("top_k", "max_question_chars", "history_turns"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"ARTICLEBOT_{name.upper()} must be 1 or more")
+        if not 0 < self.history_idle_seconds < float("inf"):  # also refuses NaN: a conversation must last a while
+            raise ConfigError("ARTICLEBOT_HISTORY_IDLE_SECONDS must be a positive number of seconds")
         if self.telegram_rate_per_minute < 0:
             raise ConfigError("TELEGRAM_RATE_PER_MINUTE cannot be negative (0 means no limit)")
         if self.telegram_batch_window_ms < 0 or self.telegram_typing_delay_ms < 0:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from rich.console import Console
+from rich.markup import escape
 from rich.text import Text
 
 from .answer import Answer
@@ -81,7 +82,7 @@ def open_with_progress(settings, console: Console | None = None, force: bool = F
         progress.update(task, completed=done, total=total)
 
     def warn(message: str) -> None:
-        console.print(f"[yellow]warning:[/] {message}", highlight=False)
+        console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)  # file names are text
 
     try:
         with console.status("Loading the model and the index\u2026", spinner="dots"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pty
@@ -13,7 +14,7 @@ import time
 import pytest
 
 from bot.cli import main
-from conftest import ROOT
+from conftest import ROOT, write_article
 
 
 def _args(settings):
@@ -66,6 +67,25 @@ def test_bad_input_is_one_line_and_exit_2(argv, message, capsys, make_settings):
     assert err.startswith("articlebot: error:") and message in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("key, value", [("ARTICLEBOT_HISTORY_IDLE_SECONDS", "-1"),
+                                        ("ARTICLEBOT_HISTORY_IDLE_SECONDS", "nan"),
+                                        ("ARTICLEBOT_MAX_QUESTION_CHARS", "0")])
+def test_bad_settings_name_their_variable(make_settings, capsys, monkeypatch, key, value):
+    monkeypatch.setenv(key, value)
+    assert main(["ask", *_args(make_settings()), "hi?"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("articlebot: error:") and key in err and err.count("\n") == 1
+
+
+def test_a_flag_wins_over_a_bad_environment_value(make_settings, capsys, monkeypatch):
+    from bot.settings import Settings
+
+    monkeypatch.setenv("ARTICLEBOT_CHUNK_TOKENS", "abc")
+    assert Settings.from_env(chunk_tokens=96).chunk_tokens == 96
+    assert main(["sources", *_args(make_settings()), "--chunk-tokens", "96"]) in (0, 2)
+    assert "chunk_tokens has an invalid value" not in capsys.readouterr().err
+
+
 def test_no_articles_is_a_clear_error(make_settings, capsys):
     settings = make_settings()
     (settings.corpus_dir / "image.txt").write_bytes(b"\x89PNG\x00\x00")
@@ -102,6 +122,18 @@ def test_repl_over_stdin_end_to_end(bundled_settings, pipeline):
     assert "Traceback" not in out.stderr
 
 
+def test_repl_prints_titles_and_skipped_file_names_as_text(make_settings, encoder, capsys, monkeypatch):
+    settings = make_settings()
+    write_article(settings.corpus_dir, "a.md", "---\ntitle: Port [bold red]news[/] [link=file:///etc/passwd]x[/link]\n"
+                                               "---\nThe port handled 41,200 containers in 2023.\n")
+    (settings.corpus_dir / "[link=https:evil.example]BAD.txt").write_bytes(b"\x89PNG\x00")
+    monkeypatch.setattr(sys, "stdin", io.StringIO("/quit\n"))
+    assert main(["repl", *_args(settings)]) == 0
+    out = capsys.readouterr()
+    assert "Port [bold red]news[/] [link=file:///etc/passwd]x[/link]" in " ".join(out.out.split())
+    assert "skipped [link=https:evil.example]BAD.txt" in " ".join((out.out + out.err).split())
+
+
 def _read_until(fd, needle: bytes, timeout: float = 90.0) -> bytes:
     buf, deadline = b"", time.time() + timeout
     while needle not in buf and time.time() < deadline:
@@ -127,6 +159,17 @@ def test_repl_in_a_pseudo_terminal(bundled_settings, pipeline):
         _read_until(fd, b"you>", 10)
         os.write(fd, b"half a line\x03")  # Ctrl-C: the line is dropped, the prompt comes back
         assert b"you>" in _read_until(fd, b"you>", 10)
+        # a pasted block (bracketed paste) is one question per line
+        os.write(fd, b"\x1b[200~What is Jilin working on?\nWho is FAW Jiefang a subsidiary of?\x1b[201~\r")
+        pasted = _read_until(fd, b"China FAW Group", 30)
+        assert b"training technical experts" in pasted and b"China FAW Group" in pasted
+        _read_until(fd, b"you>", 10)
+        # Ctrl-C right after asking (while it answers, or at the next prompt) leaves the REPL running
+        os.write(fd, b"Which provinces are driving digital transformation?\r\x03")
+        _read_until(fd, b"no such output", 5)  # whatever it printed: the answer, or "Cancelled."
+        os.write(fd, b"How much did Liaoning invest?\r")
+        assert b"2 billion yuan" in _read_until(fd, b"2 billion yuan", 30)
+        _read_until(fd, b"you>", 10)
         os.write(fd, b"\x04")  # Ctrl-D: exit
         assert b"Bye." in _read_until(fd, b"Bye.", 20)
     finally:
