@@ -139,8 +139,8 @@ def _off_topic(sentence: str, span: tuple[int, int], query: Query, siblings: dic
     for a, b in answer_types.sums_and_shares(sentence):
         if query.kind == answer_types.DATE and a < span[1] and span[0] < b:
             return True
-        if a <= span[0] and span[1] <= b and _NUMBER.findall(sentence[a:b]) and \
-                not set(_NUMBER.findall(sentence[a:b])).isdisjoint(_NUMBER.findall(query.text)):
+        if a <= span[0] and span[1] <= b and not set(_NUMBER.findall(sentence[a:b])).isdisjoint(
+                _NUMBER.findall(query.text)):
             return True
     if not siblings or not query.entities:
         return False

@@ -138,11 +138,10 @@ def _find_spans(text: str, kind: str) -> list[tuple[int, int]]:
 
 
 def _spans(text: str, kind: str) -> list[tuple[int, int]]:
-    if kind in (PERCENT, AMOUNT):
-        percents = [m.span() for m in _PERCENT_RE.finditer(text)] if _may_match(text, _PERCENT_HINTS) else []
-        if kind == PERCENT:
-            return percents
-        found = ([m.span() for m in _MONEY.finditer(text)] if _may_match(text, _MONEY_HINTS) else []) + percents
+    if kind == PERCENT:
+        return _percents(text)
+    if kind == AMOUNT:
+        found = list(sums_and_shares(text))  # money, then percentages; then the bare quantities
         taken = lambda s, e: any(a <= s < b or a < e <= b for a, b in found)  # noqa: E731
         for m in _QUANTITY.finditer(text):
             if not taken(*m.span()):
@@ -159,8 +158,12 @@ def _spans(text: str, kind: str) -> list[tuple[int, int]]:
 def sums_and_shares(text: str) -> tuple[tuple[int, int], ...]:
     """Spans of money ("$278 million") and percentages in ``text``: the figures no date question is
     answered by (unlike AMOUNT spans, no bare quantities: "10 July" counts as one of those)."""
-    found = [m.span() for m in _MONEY.finditer(text)] if _may_match(text, _MONEY_HINTS) else []
-    return tuple(found + ([m.span() for m in _PERCENT_RE.finditer(text)] if _may_match(text, _PERCENT_HINTS) else []))
+    money = [m.span() for m in _MONEY.finditer(text)] if _may_match(text, _MONEY_HINTS) else []
+    return tuple(money + _percents(text))
+
+
+def _percents(text: str) -> list[tuple[int, int]]:
+    return [m.span() for m in _PERCENT_RE.finditer(text)] if _may_match(text, _PERCENT_HINTS) else []
 
 
 def _merge_place_chains(text: str, found: list[tuple[int, int]]) -> list[tuple[int, int]]:

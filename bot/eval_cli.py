@@ -159,10 +159,10 @@ def _check_outputs(outputs: dict[str, Path]) -> None:
     """Refuse output paths that cannot be files before the run, not after it (a folder, or a path
     inside a file): the run can take minutes."""
     from .errors import ConfigError
-    from .files import not_a_folder
+    from .files import is_folder, not_a_folder
 
     for flag, path in outputs.items():
-        why = f"{path} is a folder" if path.is_dir() else not_a_folder(path.parent)
+        why = f"{path} is a folder" if is_folder(path) else not_a_folder(path.parent)
         if why:
             raise ConfigError(f"cannot write {flag} {path}: {why}; give a file path")
 
@@ -219,18 +219,14 @@ class Corpora:
     def __call__(self, key: str | None):
         from .pipeline import Pipeline
         from .store import embed_articles
+        from .terminal import warning_printer
 
         self.on_open(key)
         if self.suite.corpora:
             articles = self.suite.corpora[key]
             return self._remember(key, Pipeline(self.settings, self._in_memory(articles, embed_articles), self.encoder))
         folder = self.suite.corpus if (self.suite.corpus and not self.corpus_given) else self.settings.corpus_dir
-
-        def warn(message: str) -> None:
-            from rich.markup import escape  # a file name is text, not markup
-
-            self.console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
-
+        warn = warning_printer(self.console)
         if folder.resolve() == self.settings.corpus_dir.resolve():
             return self._remember(str(folder), Pipeline.open(self.settings, warn=warn, encoder=self.encoder))
         from .corpus import load_corpus

@@ -29,12 +29,17 @@ def nearest_existing(path: Path) -> Path | None:
     return None
 
 
+def is_folder(path: Path) -> bool:
+    """``path.is_dir()`` that says False instead of raising (EACCES on the way)."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
 def not_a_folder(path: Path) -> str | None:
     """Why no folder can be at ``path`` ("x is a file"), or None when one is or can be made there."""
     existing = nearest_existing(path)
-    try:
-        if existing is None or existing.is_dir():
-            return None
-    except OSError:
+    if existing is None or is_folder(existing):
         return None
     return f"{existing} is {'a broken link' if existing.is_symlink() and not existing.exists() else 'a file'}"

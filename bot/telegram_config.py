@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from .errors import ArticlebotError, ConfigError
-from .files import nearest_existing, not_a_folder
+from .files import is_folder, not_a_folder
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ def prepare_state_file(path: Path) -> None:
     """Make sure the persistence file can be written and read: an unreadable one (damaged, or written
     by an incompatible version) is moved aside with a warning instead of stopping the bot."""
     # never move a folder aside (it may hold anything) nor report "File exists" for a parent that is a file
-    what = f"{path} is a folder" if nearest_existing(path) == path and _is_folder(path) else not_a_folder(path.parent)
+    what = f"{path} is a folder" if is_folder(path) else not_a_folder(path.parent)
     if what is not None:
         raise ConfigError(f"cannot use the Telegram state file {path}: {what}; "
                           "set TELEGRAM_STATE_FILE to a file path in a writable folder")
@@ -111,13 +111,6 @@ def prepare_state_file(path: Path) -> None:
         path.replace(aside)
         log.warning("the Telegram state file %s could not be read (%s); moved it to %s and started afresh",
                     path, type(exc).__name__, aside)
-
-
-def _is_folder(path: Path) -> bool:
-    try:
-        return path.is_dir()
-    except OSError:
-        return False
 
 
 class _StateLoader(pickle.Unpickler):

@@ -5,7 +5,7 @@ Only formatting lives here; what to say was decided by the core.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from rich.console import Console
 from rich.markup import escape
@@ -62,6 +62,12 @@ def stderr_console() -> Console:
     return Console(stderr=True, highlight=False)
 
 
+def warning_printer(console: Console) -> Callable[[str], None]:
+    """How the terminal faces show a warning (a skipped file, a rebuilt index): the message is text,
+    never Rich markup, since it holds file names."""
+    return lambda message: console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
+
+
 def open_with_progress(settings, console: Console | None = None, force: bool = False):
     """Open the pipeline with a spinner while the model loads and a bar while the index is built,
     so a first run is never silent. Warnings (skipped files, rebuilt index) are printed, not logged."""
@@ -81,8 +87,7 @@ def open_with_progress(settings, console: Console | None = None, force: bool = F
             task = progress.add_task(f"Building the index ({stage})", total=total)
         progress.update(task, completed=done, total=total)
 
-    def warn(message: str) -> None:
-        console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)  # file names are text
+    warn = warning_printer(console)
 
     try:
         with console.status("Loading the model and the index\u2026", spinner="dots"):
