@@ -54,9 +54,12 @@ def _command(corpus: Path, index: Path, slow_disk: bool = False) -> list[str]:
 
 
 def state(index: Path) -> tuple[str | None, bool]:
-    """(corpus hash of the index the manifest points at, whether every file it names loads and agrees)."""
+    """(corpus hash of the index the manifest points at, whether every file it names loads and agrees
+    and its derived files are there)."""
     from bot.errors import IndexCorrupt
     from bot.store import load_index, read_manifest
+    from bot.syntax import SYNTAX_FILE, model_id
+    from bot.token_match import TOKENS_FILE
 
     manifest = read_manifest(index)
     if manifest is None:
@@ -65,7 +68,10 @@ def state(index: Path) -> tuple[str | None, bool]:
         load_index(index, manifest)
     except IndexCorrupt:
         return manifest.get("corpus_hash"), False
-    return manifest.get("corpus_hash"), True
+    # the token vectors and parses the answer path reads are published with the index, not after it
+    derived = {TOKENS_FILE} | ({SYNTAX_FILE} if model_id() is not None else set())
+    present = {p.name for p in (index / manifest["data"]).iterdir()}
+    return manifest.get("corpus_hash"), derived <= present
 
 
 def _staging(index: Path) -> set[str]:

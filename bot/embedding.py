@@ -138,12 +138,13 @@ class Encoder:
     def attach_onnx(self, folder: Path, model_sha256: str, export: bool = True) -> bool:
         """Use the ONNX export kept in ``folder`` for questions; export it there first (from the loaded
         bundled weights, no download) when missing and ``export``. False means the reference route."""
+        from .files import is_file
         from .onnx_encoder import copy_export, export_onnx, load_onnx, onnx_file
 
         if not self.prefer_onnx:
             return False
         target = onnx_file(folder, model_sha256)
-        if not target.is_file() and (export or self._onnx is not None):
+        if not is_file(target) and (export or self._onnx is not None):
             try:
                 if self._onnx is not None and self._onnx.path.is_file():
                     copy_export(self._onnx.path, target)  # same weights, another index folder
@@ -154,7 +155,7 @@ class Encoder:
                 return self._onnx is not None
         if self._onnx is not None and self._onnx.path.name == target.name:
             return True  # same weights (the file name is keyed by their hash) already loaded
-        if target.is_file():
+        if is_file(target):
             self._onnx = load_onnx(target, self.path)
         return self._onnx is not None
 

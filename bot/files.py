@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import uuid
 from pathlib import Path
 
 
@@ -37,9 +38,40 @@ def is_folder(path: Path) -> bool:
         return False
 
 
+def is_file(path: Path) -> bool:
+    """``path.is_file()`` that says False instead of raising (EACCES on the way)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
 def not_a_folder(path: Path) -> str | None:
     """Why no folder can be at ``path`` ("x is a file"), or None when one is or can be made there."""
     existing = nearest_existing(path)
     if existing is None or is_folder(existing):
         return None
     return f"{existing} is {'a broken link' if existing.is_symlink() and not existing.exists() else 'a file'}"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write to a temporary sibling, fsync, rename over ``path``: readers see old or new, never half."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        discard(tmp)
+    fsync_path(path.parent)
+
+
+def fsync_path(path: Path) -> None:
+    """fsync a file or folder by name (a folder's entry list is only durable once it is synced)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

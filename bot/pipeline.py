@@ -5,6 +5,7 @@ Knows nothing of screens, chats or scoring; raises articlebot's own errors for b
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import unicodedata
@@ -21,9 +22,9 @@ from .retrieval import Hit, Query, Retriever
 from .rivals import demote_listed, rivalled, sibling_map
 from .settings import Settings
 from .store import CorpusIndex, Report, open_index
-from .syntax import sentence_syntax
+from .syntax import SyntaxMatrix, sentence_syntax
 from .threads import single_threaded_blas
-from .token_match import sentence_tokens
+from .token_match import TokenMatrix, sentence_tokens
 
 log = logging.getLogger(__name__)
 # terminal sequences pasted with a question: colour/cursor (ESC [ ... letter) and window-title ones
@@ -49,18 +50,25 @@ def clean_question(question: str, max_chars: int) -> str:
     return text
 
 
+def derive(encoder: Encoder, index: CorpusIndex, folder: Path | None
+           ) -> tuple[TokenMatrix | None, SyntaxMatrix | None]:
+    """The sentences' token vectors (MaxSim) and parses, kept in the index's data ``folder``: a build
+    computes them into its new folder before publishing it (bot/store.py); None keeps them in memory."""
+    return sentence_tokens(index, encoder, folder), sentence_syntax(index, folder)
+
+
 class Pipeline:
     """The question-answering core over one corpus index."""
 
     def __init__(self, settings: Settings, index: CorpusIndex, encoder: Encoder,
-                 token_folder: Path | None = None) -> None:
-        """``token_folder``: where the sentences' token vectors and parses are kept (the index's data
-        folder); None computes them in memory (evaluation corpora)."""
+                 derived: tuple[TokenMatrix | None, SyntaxMatrix | None] | None = None) -> None:
+        """``derived``: the sentences' token vectors and parses, as :func:`derive` gives them; None
+        computes them in memory (evaluation corpora)."""
         single_threaded_blas()  # a question's products are tiny: waking BLAS threads costs more (bot/threads.py)
         self.settings = settings
         self.index = index
-        self.retriever = Retriever(index, encoder, tokens=sentence_tokens(index, encoder, token_folder))
-        self.syntax = sentence_syntax(index, token_folder)
+        tokens, self.syntax = derived if derived is not None else derive(encoder, index, None)
+        self.retriever = Retriever(index, encoder, tokens=tokens)
         self.articles: dict[str, Article] = {a.id: a for a in index.articles}
         ends = index.article_offset + [len(a.sentences) for a in index.articles]  # each article's terms, on first use
         self._vocab = LazyRows(len(index.articles), lambda a: self.retriever.lexical.terms_in(
@@ -74,9 +82,9 @@ class Pipeline:
         """Open (building if needed, or always with ``force``) the index of ``settings.corpus_dir``."""
         encoder = encoder or shared_encoder()
         index = open_index(settings.corpus_dir, settings.index_dir, encoder, settings.chunk_tokens,
-                           settings.chunk_overlap, report=report, warn=warn, force=force)
-        data = index.manifest.get("data")
-        return cls(settings, index, encoder, settings.index_dir / data if data else None)
+                           settings.chunk_overlap, report=report, warn=warn, force=force,
+                           derive=functools.partial(derive, encoder))
+        return cls(settings, index, encoder, index.derived)
 
     def new_conversation(self) -> Conversation:
         return Conversation(self.settings.history_turns, self.settings.history_idle_seconds)

@@ -1,15 +1,13 @@
 """The persisted index: FAISS files, vectors and the parsed corpus under ``index/``, with a manifest.
 
-Why this layout: a build writes a complete new ``data-*`` folder, then atomically replaces
-``manifest.json`` to point at it. An interrupted build (even SIGKILL) leaves the old manifest pointing
-at the old, complete folder. The manifest records everything the index depends on (corpus bytes,
+Why this layout: a build writes a complete new ``data-*`` folder (derived files such as token vectors
+included), then atomically replaces ``manifest.json`` to point at it. An interrupted build (even SIGKILL)
+leaves the old manifest pointing at the old, complete folder (locking: ``bot.index_lock``). The manifest records everything the index depends on (corpus bytes,
 model file hash, chunking parameters); any difference means rebuild, never a silently stale answer.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import functools
 import gc
 import json
@@ -20,6 +18,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +29,8 @@ from .corpus import Article, article_files, corpus_hash, load_corpus
 from .embedding import DIMENSION, MODEL_NAME, Encoder, model_sha256
 from .embedding_cache import EmbeddingCache
 from .errors import IndexCorrupt, IndexUnavailable
-from .files import not_a_folder
+from . import index_lock
+from .files import fsync_path, not_a_folder, write_atomic
 from .vector_file import VectorFile
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,9 @@ ONNX_FOLDER = "onnx"  # under the index folder: the query encoder exported from 
 HASH_CACHE = "model-sha256.json"  # the weights' hash keyed by path, size and mtime (see model_sha256)
 
 Report = Callable[[str, int, int], None]  # (stage, done, total) for progress bars
+# (index, its data folder) -> what the answer path derives from the index and keeps in that folder
+# (token vectors, parses): computed into a new folder before the manifest points at it, read back on load
+Derive = Callable[["CorpusIndex", Path], Any]
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ class CorpusIndex:
     sentence_faiss: object
     chunk_faiss: object
     manifest: dict
+    derived: Any = None  # what ``open_index``'s ``derive`` returned for this index
 
     def __post_init__(self) -> None:
         sizes = np.array([len(a.sentences) for a in self.articles], dtype=np.int64)
@@ -153,26 +157,47 @@ class Ragged:
 
 def open_index(corpus_dir: Path, index_dir: Path, encoder: Encoder, chunk_tokens: int, chunk_overlap: int,
                report: Report | None = None, warn: Callable[[str], None] = log.warning,
-               force: bool = False) -> CorpusIndex:
-    """Load the index if it matches the corpus and parameters, else (re)build it and save atomically."""
+               force: bool = False, derive: Derive | None = None) -> CorpusIndex:
+    """Load the index if it matches the corpus and parameters, else (re)build it and save atomically.
+    With ``derive``, its result for the index is ``index.derived`` (see ``Derive``)."""
     files = article_files(corpus_dir)
     _check_folder(index_dir)
     params = BuildParams(chunk_tokens, chunk_overlap, model_sha256(encoder.path, index_dir / HASH_CACHE))
     digest = corpus_hash(files)
-    manifest = None if force else read_manifest(index_dir)
-    index = None
-    if manifest is not None:
-        if manifest.get("corpus_hash") == digest and manifest.get("params") == params.as_dict():
-            try:
-                index = load_index(index_dir, manifest)
-            except IndexCorrupt as exc:
-                warn(f"the index in {index_dir} is damaged ({exc}); rebuilding it")
-        else:
-            log.info("index in %s is stale (corpus or parameters changed); rebuilding", index_dir)
-    if index is None:
-        index = build_index(corpus_dir, index_dir, encoder, params, report=report, warn=warn)
+    # before anything is derived: token vectors come from the encoder that will embed the questions
     encoder.attach_onnx(index_dir / ONNX_FOLDER, params.model_sha256)
+    index = None if force else _load_current(index_dir, digest, params, derive, warn)
+    if index is None:
+        _ensure_writable(index_dir)
+        with index_lock.building(index_dir, lambda: warn(
+                f"another articlebot is building the index in {index_dir}; waiting for it to finish")) as waited:
+            if waited and not force:  # that build may have saved just this index
+                index = _load_current(index_dir, digest, params, derive, warn)
+            if index is None:
+                index = build_index(corpus_dir, index_dir, encoder, params, report=report, warn=warn,
+                                    derive=derive)
     return index
+
+
+def _load_current(index_dir: Path, digest: str, params: BuildParams, derive: Derive | None,
+                  warn: Callable[[str], None]) -> CorpusIndex | None:
+    """The saved index when it was built from this corpus with these parameters and reads intact; the
+    build's switch waits until its files (and derived ones) are read, so none vanish half-way."""
+    with index_lock.reading(index_dir):
+        manifest = read_manifest(index_dir)
+        if manifest is None:
+            return None
+        if manifest.get("corpus_hash") != digest or manifest.get("params") != params.as_dict():
+            log.info("index in %s is stale (corpus or parameters changed); rebuilding", index_dir)
+            return None
+        try:
+            index = load_index(index_dir, manifest)
+        except IndexCorrupt as exc:
+            warn(f"the index in {index_dir} is damaged ({exc}); rebuilding it")
+            return None
+        if derive is not None:
+            index.derived = derive(index, index_dir / manifest["data"])
+        return index
 
 
 def _check_folder(index_dir: Path) -> None:
@@ -277,14 +302,15 @@ def tune_faiss(index) -> None:
 
 
 def build_index(corpus_dir: Path, index_dir: Path, encoder: Encoder, params: BuildParams,
-                report: Report | None = None, warn: Callable[[str], None] = log.warning) -> CorpusIndex:
-    """Parse, chunk and embed the corpus, then save it atomically; returns the new index."""
-    _ensure_writable(index_dir)
+                report: Report | None = None, warn: Callable[[str], None] = log.warning,
+                derive: Derive | None = None) -> CorpusIndex:
+    """Parse, chunk and embed the corpus, then save it atomically; returns the new index. The caller
+    holds ``index_lock.building``."""
     corpus = load_corpus(corpus_dir, warn)
     cache = EmbeddingCache(index_dir, params.model_sha256)
     index = embed_articles(corpus.articles, encoder, params.chunk_tokens, params.chunk_overlap, report, cache)
     index.manifest = save_index(index_dir, index, corpus.content_hash, params,
-                                {"encoded": cache.encoded, "reused": cache.reused})
+                                {"encoded": cache.encoded, "reused": cache.reused}, derive)
     cache.save()
     return index
 
@@ -319,74 +345,48 @@ def _ensure_writable(index_dir: Path) -> None:
         raise IndexUnavailable(f"cannot write the index folder {index_dir}: {exc.strerror or exc}") from None
 
 
-@contextlib.contextmanager
-def _build_lock(index_dir: Path):
-    """Serialise builders sharing one index folder (two REPLs started at once)."""
-    with open(index_dir / ".lock", "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def save_index(index_dir: Path, index: CorpusIndex, content_hash: str, params: BuildParams,
-               embedding: dict | None = None) -> dict:
-    """Write a complete data folder, fsync it, then swap the manifest in with one rename."""
+               embedding: dict | None = None, derive: Derive | None = None) -> dict:
+    """Write a complete data folder (derived files included), fsync it, then swap the manifest in with
+    one rename. The caller holds ``index_lock.building``; readers are held off only for the swap."""
     import faiss
 
-    with _build_lock(index_dir):
-        name = f"data-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
-        staging = index_dir / f".tmp-{name}"
-        staging.mkdir()
-        try:
-            corpus = {"articles": [a.to_dict() for a in index.articles],
-                      "chunks": [[c.id, c.article_id, list(c.sentence_ids), c.text, c.n_tokens]
-                                 for c in index.chunks]}
-            (staging / "corpus.json").write_text(json.dumps(corpus, ensure_ascii=False), encoding="utf-8")
-            for attr in ("sentence_vectors", "sentence_owner", "chunk_vectors", "chunk_owner"):
-                np.save(staging / f"{attr}.npy", getattr(index, attr), allow_pickle=False)
-            faiss.write_index(index.sentence_faiss, str(staging / "sentences.faiss"))
-            faiss.write_index(index.chunk_faiss, str(staging / "chunks.faiss"))
-            for path in staging.iterdir():
-                _fsync(path)
-            os.rename(staging, index_dir / name)
-            manifest = {
-                "format": FORMAT_VERSION, "data": name, "corpus_hash": content_hash,
-                "params": params.as_dict(), "dimension": DIMENSION,
-                "index_type": type(index.sentence_faiss).__name__,
-                "counts": {"articles": len(index.articles), "sentences": index.n_sentences,
-                           "chunks": len(index.chunks), "sentence_vectors": len(index.sentence_vectors),
-                           "chunk_vectors": len(index.chunk_vectors)},
-                "articles": [{"id": a.id, "title": a.title, "path": a.path} for a in index.articles],
-                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "embedding": embedding or {},
-            }
-            write_atomic(index_dir / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
-        except OSError as exc:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise IndexUnavailable(f"cannot write the index in {index_dir}: {exc.strerror or exc}") from None
-        _remove_old(index_dir, keep=name)
-    return manifest
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write to a temporary sibling, fsync, rename over ``path``: readers see old or new, never half."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    _fsync(path.parent)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+    name = f"data-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    staging = index_dir / f".tmp-{name}"
+    staging.mkdir()
     try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        corpus = {"articles": [a.to_dict() for a in index.articles],
+                  "chunks": [[c.id, c.article_id, list(c.sentence_ids), c.text, c.n_tokens]
+                             for c in index.chunks]}
+        (staging / "corpus.json").write_text(json.dumps(corpus, ensure_ascii=False), encoding="utf-8")
+        for attr in ("sentence_vectors", "sentence_owner", "chunk_vectors", "chunk_owner"):
+            np.save(staging / f"{attr}.npy", getattr(index, attr), allow_pickle=False)
+        faiss.write_index(index.sentence_faiss, str(staging / "sentences.faiss"))
+        faiss.write_index(index.chunk_faiss, str(staging / "chunks.faiss"))
+        if derive is not None:
+            index.derived = derive(index, staging)
+        for path in staging.iterdir():
+            fsync_path(path)
+        manifest = {
+            "format": FORMAT_VERSION, "data": name, "corpus_hash": content_hash,
+            "params": params.as_dict(), "dimension": DIMENSION,
+            "index_type": type(index.sentence_faiss).__name__,
+            "counts": {"articles": len(index.articles), "sentences": index.n_sentences,
+                       "chunks": len(index.chunks), "sentence_vectors": len(index.sentence_vectors),
+                       "chunk_vectors": len(index.chunk_vectors)},
+            "articles": [{"id": a.id, "title": a.title, "path": a.path} for a in index.articles],
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "embedding": embedding or {},
+        }
+        with index_lock.swapping(index_dir):
+            os.rename(staging, index_dir / name)
+            write_atomic(index_dir / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
+            _remove_old(index_dir, keep=name)
+    except OSError as exc:
+        raise IndexUnavailable(f"cannot write the index in {index_dir}: {exc.strerror or exc}") from None
+    finally:  # an error or Ctrl-C before the rename leaves nothing behind
+        shutil.rmtree(staging, ignore_errors=True)
+    return manifest
 
 
 def _remove_old(index_dir: Path, keep: str) -> None:

@@ -96,8 +96,8 @@ def test_webhook_mode_requires_a_well_formed_secret(telegram_env, capsys, secret
 
 
 def test_webhook_checks_the_secret_on_every_update(pipeline, tmp_path):
-    port = _free_port()
     with BotAPIServer() as server:
+        port = _free_port()  # after the server has its port: the kernel may hand out a freed one again
         settings = replace(pipeline.settings, telegram_token=server.token, telegram_api_base_url=server.url,
                            telegram_state_file=tmp_path / "state.pickle", telegram_webhook_port=port,
                            telegram_webhook_url=f"http://127.0.0.1:{port}/hook", telegram_webhook_secret="Sesame_42")

@@ -1,0 +1,139 @@
+"""One index folder shared by builds and readers: derived files are published with the index, a reader's
+folder is not deleted under it, an interrupted last phase keeps the previous index, and a second
+builder waits for the first and loads what it saved instead of building it again."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from bot import index_lock
+from bot.pipeline import Pipeline
+from bot.store import MANIFEST, load_index, open_index, read_manifest
+from bot.syntax import SYNTAX_FILE, model_id
+from bot.token_match import TOKENS_FILE
+from conftest import write_article
+
+FIRST = "The river rose ten metres in May. Boats were moved to the upper harbour."
+SECOND = "The bridge at Orvel closed for repairs. Engineers found cracks in two piers."
+
+
+def _data_folders(index_dir):
+    return sorted(p.name for p in index_dir.iterdir() if p.name.startswith(("data-", ".tmp-data-")))
+
+
+def _derived_names() -> set[str]:
+    return {TOKENS_FILE} | ({SYNTAX_FILE} if model_id() is not None else set())
+
+
+def test_a_build_publishes_its_derived_files_with_it(make_settings, encoder, monkeypatch):
+    import bot.pipeline
+
+    settings = make_settings()
+    write_article(settings.corpus_dir, "a.md", FIRST)
+    seen_at_derive = []
+
+    def watched(*args, derive, **kw):  # what the manifest names while the derived files are being made
+        def wrapped(index, folder):
+            seen_at_derive.append((folder.name, (read_manifest(settings.index_dir) or {}).get("data")))
+            return derive(index, folder)
+        return open_index(*args, derive=wrapped, **kw)
+
+    monkeypatch.setattr(bot.pipeline, "open_index", watched)
+    pipe = Pipeline.open(settings, encoder=encoder)
+    data = settings.index_dir / pipe.index.manifest["data"]
+    assert _derived_names() <= {p.name for p in data.iterdir()}
+    (folder, published), = seen_at_derive
+    assert folder.startswith(".tmp-data-") and published is None  # made before the manifest named it
+    assert pipe.retriever.tokens is not None and len(pipe.retriever.tokens) == pipe.index.n_sentences
+
+
+def test_interrupted_last_phase_keeps_the_previous_index(make_settings, encoder):
+    settings = make_settings()
+    write_article(settings.corpus_dir, "a.md", FIRST)
+    before = Pipeline.open(settings, encoder=encoder)
+    write_article(settings.corpus_dir, "b.md", SECOND)
+
+    def interrupted(index, folder):
+        raise KeyboardInterrupt  # Ctrl-C while the token vectors and parses are made
+
+    with pytest.raises(KeyboardInterrupt):
+        open_index(settings.corpus_dir, settings.index_dir, encoder, settings.chunk_tokens,
+                   settings.chunk_overlap, derive=interrupted)
+    manifest = read_manifest(settings.index_dir)
+    assert manifest["data"] == before.index.manifest["data"]
+    assert _data_folders(settings.index_dir) == [manifest["data"]]  # the staging folder is gone
+    assert _derived_names() <= {p.name for p in (settings.index_dir / manifest["data"]).iterdir()}
+    after = Pipeline.open(settings, encoder=encoder)
+    assert [a.id for a in after.index.articles] == ["a", "b"]
+
+
+def test_a_reader_keeps_its_folder_until_it_has_read_it(make_settings, encoder, tmp_path):
+    settings = make_settings()
+    write_article(settings.corpus_dir, "a.md", FIRST)
+    old = Pipeline.open(settings, encoder=encoder).index.manifest["data"]
+    other = tmp_path / "other"
+    write_article(other, "b.md", SECOND)
+    built = {}
+    with index_lock.reading(settings.index_dir):  # a reader between reading the manifest and its files
+        thread = threading.Thread(target=lambda: built.update(index=open_index(
+            other, settings.index_dir, encoder, settings.chunk_tokens, settings.chunk_overlap)))
+        thread.start()
+        deadline = time.monotonic() + 120
+        while not any((p / "chunks.faiss").exists() for p in settings.index_dir.glob(".tmp-data-*")):
+            assert thread.is_alive() and time.monotonic() < deadline
+            time.sleep(0.01)
+        time.sleep(0.3)  # the build is at its switch now, or about to be
+        assert read_manifest(settings.index_dir)["data"] == old
+        assert (settings.index_dir / old).is_dir()
+        load_index(settings.index_dir, read_manifest(settings.index_dir))  # still whole
+        assert thread.is_alive()  # the switch waits for the reader
+    thread.join(120)
+    assert read_manifest(settings.index_dir)["data"] == built["index"].manifest["data"] != old
+    assert not (settings.index_dir / old).exists()
+
+
+def test_a_second_builder_waits_and_loads_the_first_ones_index(make_settings, encoder):
+    settings = make_settings()
+    write_article(settings.corpus_dir, "a.md", FIRST)
+    open_index(settings.corpus_dir, settings.index_dir, encoder, settings.chunk_tokens, settings.chunk_overlap)
+    write_article(settings.corpus_dir, "b.md", SECOND)
+    results, warnings = {}, []
+
+    def start(name: str) -> None:
+        results[name] = open_index(settings.corpus_dir, settings.index_dir, encoder, settings.chunk_tokens,
+                                   settings.chunk_overlap, warn=warnings.append)
+
+    with index_lock.building(settings.index_dir, waiting=lambda: None):  # a build is under way
+        threads = [threading.Thread(target=start, args=(n,)) for n in ("one", "two")]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 60
+        while len(warnings) < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+    for thread in threads:
+        thread.join(120)
+    assert all("another articlebot is building the index" in w for w in warnings)
+    assert results["one"].manifest["data"] == results["two"].manifest["data"]  # built once, loaded once
+    assert _data_folders(settings.index_dir) == [results["one"].manifest["data"]]
+    assert (settings.index_dir / MANIFEST).is_file()
+
+
+def test_a_reader_waits_for_a_switch_under_way(make_settings, encoder):
+    settings = make_settings()
+    write_article(settings.corpus_dir, "a.md", FIRST)
+    open_index(settings.corpus_dir, settings.index_dir, encoder, settings.chunk_tokens, settings.chunk_overlap)
+    loaded_at = []
+    reader = threading.Thread(target=lambda: loaded_at.append((open_index(
+        settings.corpus_dir, settings.index_dir, encoder, settings.chunk_tokens, settings.chunk_overlap),
+        time.monotonic())))
+    with index_lock.swapping(settings.index_dir):  # a build is switching the manifest
+        reader.start()
+        time.sleep(1.0)  # loading this index takes a few milliseconds
+        released_at = time.monotonic()
+    reader.join(60)
+    (index, at), = loaded_at
+    assert at > released_at and len(index.articles) == 1
