@@ -66,13 +66,17 @@ def rows_for(results: dict) -> list[tuple[str, str, str, str]]:
             ("  raw batched encoding of the same texts", f"{b['raw_encode_s']:.1f} s, {b['raw_texts_per_s']:.0f} texts/s",
              "", ""),
             ("  build throughput / raw", f"{b['throughput_ratio']:.2f}", ">= 0.9", _ok(b["throughput_ratio"] >= 0.9)),
-            ("  dependency parses at first open (not in the build time)",
-             f"{b['first_open_parse']['seconds']:.1f} s, {b['first_open_parse']['sentences']} sentences", "", ""),
-            ("  rebuild after adding one article",
-             f"{b['add_one_article']['seconds']:.1f} s, {b['add_one_article']['encoded']} texts embedded", "only new", ""),
+            ("  then token vectors and parses of every sentence (not in the throughput)",
+             f"{b['derived_at_first_build']['seconds']:.1f} s, {b['derived_at_first_build']['sentences']} sentences",
+             "", ""),
+            ("  rebuild after adding one article (derived files included)",
+             f"{b['add_one_article']['seconds']:.1f} s, {b['add_one_article']['encoded']} texts embedded, "
+             f"{b['add_one_article']['derived_sentences']} of {b['add_one_article']['new_sentences']} new sentences "
+             "derived", "only new", _ok(b["add_one_article"]["derived_sentences"] == b["add_one_article"]["new_sentences"])),
             ("  forced rebuild of an unchanged corpus",
-             f"{b['unchanged_forced_rebuild']['seconds']:.1f} s, {b['unchanged_forced_rebuild']['encoded']} embedded",
-             "0 embedded", _ok(b["unchanged_forced_rebuild"]["encoded"] == 0)),
+             f"{b['unchanged_forced_rebuild']['seconds']:.1f} s, {b['unchanged_forced_rebuild']['encoded']} embedded, "
+             f"{b['unchanged_forced_rebuild']['derived_sentences']} derived", "0 embedded",
+             _ok(b["unchanged_forced_rebuild"]["encoded"] == 0 == b["unchanged_forced_rebuild"]["derived_sentences"])),
         ]
     if "scale" in results:
         s, q = results["scale"]["build"], results["scale"]["query"]

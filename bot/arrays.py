@@ -96,3 +96,25 @@ def max_by_owner(scores: np.ndarray, owner: np.ndarray, size: int, one_each: boo
         np.maximum.at(out, owner, scores)
     out[out < -0.5] = 0.0
     return out
+
+
+class Ragged:
+    """Rows of varying length in two flat arrays: ``ragged[i]`` is ``values[offsets[i]:offsets[i+1]]``
+    as a list."""
+
+    def __init__(self, offsets: np.ndarray, values: np.ndarray) -> None:
+        self.offsets, self.values = offsets, values
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, i) -> list[int]:
+        if not -len(self) <= i < len(self):
+            raise IndexError(i)
+        i = int(i) % len(self)
+        return self.values[self.offsets[i]:self.offsets[i + 1]].tolist()
+
+    def rows(self, ids: np.ndarray) -> np.ndarray:
+        """All values of rows ``ids``, concatenated (vectorised ``[v for i in ids for v in self[i]]``)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        return self.values[flat_ranges(self.offsets[ids], self.offsets[ids + 1])]

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .arrays import flat_ranges
+from .arrays import Ragged
 from .chunking import Chunk, chunk_corpus
 from .corpus import Article, article_files, corpus_hash, load_corpus
 from .embedding import DIMENSION, MODEL_NAME, Encoder, model_sha256
@@ -43,9 +43,9 @@ ONNX_FOLDER = "onnx"  # under the index folder: the query encoder exported from 
 HASH_CACHE = "model-sha256.json"  # the weights' hash keyed by path, size and mtime (see model_sha256)
 
 Report = Callable[[str, int, int], None]  # (stage, done, total) for progress bars
-# (index, its data folder) -> what the answer path derives from the index and keeps in that folder
-# (token vectors, parses): computed into a new folder before the manifest points at it, read back on load
-Derive = Callable[["CorpusIndex", Path], Any]
+# (index, its data folder, the replaced index's folder or None) -> what the answer path derives from the
+# index and keeps in that folder (token vectors, parses): made before the manifest points at it
+Derive = Callable[["CorpusIndex", Path, "Path | None"], Any]
 
 
 @dataclass(frozen=True)
@@ -131,28 +131,6 @@ class CorpusIndex:
         return article, article.sentences[self.sentence_local[gid]]
 
 
-class Ragged:
-    """Rows of varying length in two flat arrays: ``ragged[i]`` is ``values[offsets[i]:offsets[i+1]]``
-    as a list."""
-
-    def __init__(self, offsets: np.ndarray, values: np.ndarray) -> None:
-        self.offsets, self.values = offsets, values
-
-    def __len__(self) -> int:
-        return len(self.offsets) - 1
-
-    def __getitem__(self, i) -> list[int]:
-        if not -len(self) <= i < len(self):
-            raise IndexError(i)
-        i = int(i) % len(self)
-        return self.values[self.offsets[i]:self.offsets[i + 1]].tolist()
-
-    def rows(self, ids: np.ndarray) -> np.ndarray:
-        """All values of rows ``ids``, concatenated (vectorised ``[v for i in ids for v in self[i]]``)."""
-        ids = np.asarray(ids, dtype=np.int64)
-        return self.values[flat_ranges(self.offsets[ids], self.offsets[ids + 1])]
-
-
 # ---------------------------------------------------------------- opening
 
 def open_index(corpus_dir: Path, index_dir: Path, encoder: Encoder, chunk_tokens: int, chunk_overlap: int,
@@ -196,7 +174,7 @@ def _load_current(index_dir: Path, digest: str, params: BuildParams, derive: Der
             warn(f"the index in {index_dir} is damaged ({exc}); rebuilding it")
             return None
         if derive is not None:
-            index.derived = derive(index, index_dir / manifest["data"])
+            index.derived = derive(index, index_dir / manifest["data"], None)
         return index
 
 
@@ -363,8 +341,8 @@ def save_index(index_dir: Path, index: CorpusIndex, content_hash: str, params: B
             np.save(staging / f"{attr}.npy", getattr(index, attr), allow_pickle=False)
         faiss.write_index(index.sentence_faiss, str(staging / "sentences.faiss"))
         faiss.write_index(index.chunk_faiss, str(staging / "chunks.faiss"))
-        if derive is not None:
-            index.derived = derive(index, staging)
+        if derive is not None:  # the index being replaced stays until the switch: its rows are reused
+            index.derived = derive(index, staging, _replaced(index_dir, params))
         for path in staging.iterdir():
             fsync_path(path)
         manifest = {
@@ -387,6 +365,13 @@ def save_index(index_dir: Path, index: CorpusIndex, content_hash: str, params: B
     finally:  # an error or Ctrl-C before the rename leaves nothing behind
         shutil.rmtree(staging, ignore_errors=True)
     return manifest
+
+
+def _replaced(index_dir: Path, params: BuildParams) -> Path | None:
+    """The data folder of the index a build replaces, when the same model file made it."""
+    manifest = read_manifest(index_dir) or {}
+    same_model = isinstance(manifest.get("params"), dict) and manifest["params"].get("model_sha256") == params.model_sha256
+    return index_dir / str(manifest["data"]) if same_model and manifest.get("data") else None
 
 
 def _remove_old(index_dir: Path, keep: str) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .arrays import save_npz
+from .row_reuse import KEYS, merge_rows, sources, text_keys
 
 log = logging.getLogger(__name__)
 
@@ -125,15 +126,15 @@ def model_id() -> str | None:
 
 
 def parse_texts(texts: Sequence[str]) -> SyntaxMatrix | None:
-    """Parse ``texts`` (None without spaCy)."""
-    nlp = _nlp()
-    if nlp is None:
+    """Parse ``texts`` (None without spaCy; no texts need no spaCy)."""
+    nlp = _nlp() if texts else None
+    if nlp is None and texts:
         return None
     pos_names: dict[str, int] = {}
     dep_names: dict[str, int] = {}
     offsets, chunk_offsets = [0], [0]
     starts, ends, pos, dep, heads, chunks = [], [], [], [], [], []
-    for doc in nlp.pipe(texts, batch_size=256):
+    for doc in nlp.pipe(texts, batch_size=256) if texts else ():
         for t in doc:
             starts.append(t.idx)
             ends.append(t.idx + len(t.text))
@@ -149,31 +150,69 @@ def parse_texts(texts: Sequence[str]) -> SyntaxMatrix | None:
                         np.array(list(pos_names) or [""]), np.array(list(dep_names) or [""]), model_id() or "")
 
 
-def sentence_syntax(index, folder: Path | None = None) -> SyntaxMatrix | None:
+def sentence_syntax(index, folder: Path | None = None, previous: Path | None = None) -> SyntaxMatrix | None:
     """Parses of every sentence of ``index``: read from ``folder`` (the index's data folder) when
-    present, intact and made by the installed parser, else parsed and saved there atomically. None
+    present, intact and made by the installed parser, else parsed (those ``previous``, the data folder of
+    the index being replaced, has parses for are taken from it) and saved there atomically. None
     without spaCy or for corpora over ``SYNTAX_LIMIT`` sentences."""
     if not 0 < index.n_sentences <= SYNTAX_LIMIT:
         return None
     path = folder / SYNTAX_FILE if folder is not None else None
     if path is not None and path.exists():
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                fields = {k: data[k] for k in data.files}
-            fields["model"] = str(fields["model"])
-            matrix = SyntaxMatrix(**fields)
-            if matrix.intact(index.n_sentences):
-                if model_id() in (None, matrix.model):  # without spaCy, stored parses still serve
-                    return matrix
-                log.info("parses in %s come from another parser; parsing again", path)
-            else:
-                log.warning("parses in %s are damaged; parsing again", path)
-        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
+        stored = _read(path)
+        if stored is not None and stored[0].intact(index.n_sentences):
+            if model_id() in (None, stored[0].model):  # without spaCy, stored parses still serve
+                return stored[0]
+            log.info("parses in %s come from another parser; parsing again", path)
+        else:
             log.warning("parses in %s are damaged; parsing again", path)
-    matrix = parse_texts([s.text for a in index.articles for s in a.sentences])
+    texts = [s.text for a in index.articles for s in a.sentences]
+    keys = text_keys(texts)
+    old = _read(previous / SYNTAX_FILE) if previous is not None and (previous / SYNTAX_FILE).exists() else None
+    usable = old is not None and old[1] is not None and old[0].model == model_id() and old[0].intact(len(old[1]))
+    source = sources(keys, old[1]) if usable else np.full(len(texts), -1)
+    missing = np.flatnonzero(source < 0)
+    matrix = parse_texts([texts[i] for i in missing])
+    if matrix is not None and len(missing) < len(texts):
+        matrix = _merged(source, old[0], matrix)
+    if matrix is not None:
+        log.info("parses: %d sentences parsed, %d reused", len(missing), len(texts) - len(missing))
     if matrix is not None and path is not None:
         try:
-            save_npz(path, matrix.arrays())
+            save_npz(path, {**matrix.arrays(), KEYS: keys})
         except OSError as exc:  # a read-only index still answers; it just parses again next start
             log.info("cannot save parses in %s: %s", folder, exc)
     return matrix
+
+
+def _read(path: Path) -> tuple[SyntaxMatrix, np.ndarray | None] | None:
+    """(parses, their sentences' text keys or None) from a parses file; None when it cannot be read."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            fields = {k: data[k] for k in data.files}
+        keys = fields.pop(KEYS, None)
+        fields["model"] = str(fields["model"])
+        return SyntaxMatrix(**fields), keys
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
+        return None
+
+
+def _merged(source: np.ndarray, old: SyntaxMatrix, new: SyntaxMatrix) -> SyntaxMatrix:
+    """Sentence ``i``'s parse from ``old`` row ``source[i]``, or from ``new``'s next row where that is -1
+    (``bot.row_reuse.merge_rows``); ``new``'s tag and label codes are recoded into ``old``'s name lists."""
+    names, codes = {}, {}
+    for field in ("pos", "dep"):
+        merged = list(getattr(old, f"{field}_names").tolist())
+        lut = []
+        for name in getattr(new, f"{field}_names").tolist():
+            if name not in merged:
+                merged.append(name)
+            lut.append(merged.index(name))
+        names[field] = np.array(merged)
+        codes[field] = np.array(lut, np.int64)[getattr(new, field)].astype(np.uint8)
+    offsets, (starts, ends, pos, dep, heads) = merge_rows(
+        source, old.offsets, [old.starts, old.ends, old.pos, old.dep, old.heads],
+        new.offsets, [new.starts, new.ends, codes["pos"], codes["dep"], new.heads])
+    chunk_offsets, (chunks,) = merge_rows(source, old.chunk_offsets, [old.chunks], new.chunk_offsets, [new.chunks])
+    return SyntaxMatrix(offsets, starts, ends, pos, dep, heads, chunk_offsets, chunks.reshape(-1, 2),
+                        names["pos"], names["dep"], new.model)

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .arrays import save_npz
+from .row_reuse import KEYS, merge_rows, sources, text_keys
 
 log = logging.getLogger(__name__)
 
@@ -187,32 +188,55 @@ class _Outdated(Exception):
     """A tokens file in an older layout."""
 
 
-def sentence_tokens(index, encoder, folder: Path | None = None) -> TokenMatrix | None:
+def sentence_tokens(index, encoder, folder: Path | None = None, previous: Path | None = None) -> TokenMatrix | None:
     """Token vectors of every sentence of ``index``: read from ``folder`` (the index's data folder) when
-    present and intact, else computed (one forward pass over the sentences) and saved there atomically.
+    present and intact, else computed (one forward pass over the sentences; those ``previous``, the data
+    folder of the index being replaced, has rows for are taken from it) and saved there atomically.
     None for corpora over ``TOKEN_LIMIT`` sentences."""
     if not 0 < index.n_sentences <= TOKEN_LIMIT:
         return None
     texts = [s.text for a in index.articles for s in a.sentences]
     path = folder / TOKENS_FILE if folder is not None else None
-    if path is not None and path.exists():
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                if "ids" not in data.files:  # written before piece ids were kept: recomputed below
-                    raise _Outdated
-                matrix = TokenMatrix(data["vectors"], data["offsets"], data["ids"])
-            if len(matrix) == len(texts) and matrix.vectors.shape[0] == matrix.offsets[-1] == len(matrix.ids):
-                return matrix
-            log.warning("token vectors in %s are damaged; computing them again", path)
-        except _Outdated:
-            log.info("token vectors in %s predate word-piece ids; computing them again", path)
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
-            log.warning("token vectors in %s are damaged; computing them again", path)
-    _, mats, ids = encoder.encode_with_tokens(texts)
+    stored = _read(path, len(texts)) if path is not None and path.exists() else None
+    if stored is not None:
+        return stored[0]
+    keys = text_keys(texts)
+    old = _read(previous / TOKENS_FILE, None, quiet=True) if previous is not None else None
+    source = sources(keys, old[1]) if old is not None and old[1] is not None else np.full(len(texts), -1)
+    missing = np.flatnonzero(source < 0)
+    _, mats, ids = encoder.encode_with_tokens([texts[i] for i in missing]) if len(missing) else (None, [], [])
     matrix = TokenMatrix.from_list(mats, ids)
+    if len(missing) < len(texts):
+        offsets, (vectors, piece_ids) = merge_rows(source, old[0].offsets, [old[0].vectors, old[0].ids],
+                                                   matrix.offsets, [matrix.vectors, matrix.ids])
+        matrix = TokenMatrix(vectors, offsets, piece_ids)
+    log.info("token vectors: %d sentences computed, %d reused", len(missing), len(texts) - len(missing))
     if path is not None:
         try:
-            save_npz(path, {"vectors": matrix.vectors, "offsets": matrix.offsets, "ids": matrix.ids})
+            save_npz(path, {"vectors": matrix.vectors, "offsets": matrix.offsets, "ids": matrix.ids, KEYS: keys})
         except OSError as exc:  # a read-only index still answers; it just recomputes next start
             log.info("cannot save token vectors in %s: %s", folder, exc)
     return matrix
+
+
+def _read(path: Path, n_texts: int | None, quiet: bool = False) -> tuple[TokenMatrix, np.ndarray | None] | None:
+    """(matrix, its rows' text keys or None) from a tokens file, None when it is missing, outdated or
+    damaged (then it is computed again; ``quiet``: without a warning, for a previous index's file)."""
+    say = log.info if quiet else log.warning
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if "ids" not in data.files:  # written before piece ids were kept: recomputed
+                raise _Outdated
+            matrix = TokenMatrix(data["vectors"], data["offsets"], data["ids"])
+            keys = data[KEYS] if KEYS in data.files else None
+        if (n_texts in (None, len(matrix)) and matrix.vectors.shape[0] == matrix.offsets[-1] == len(matrix.ids)
+                and (keys is None or len(keys) == len(matrix))):
+            return matrix, keys
+        say("token vectors in %s are damaged; computing them again", path)
+    except FileNotFoundError:
+        pass
+    except _Outdated:
+        log.info("token vectors in %s predate word-piece ids; computing them again", path)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        say("token vectors in %s are damaged; computing them again", path)
+    return None

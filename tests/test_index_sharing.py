@@ -36,9 +36,9 @@ def test_a_build_publishes_its_derived_files_with_it(make_settings, encoder, mon
     seen_at_derive = []
 
     def watched(*args, derive, **kw):  # what the manifest names while the derived files are being made
-        def wrapped(index, folder):
+        def wrapped(index, folder, previous):
             seen_at_derive.append((folder.name, (read_manifest(settings.index_dir) or {}).get("data")))
-            return derive(index, folder)
+            return derive(index, folder, previous)
         return open_index(*args, derive=wrapped, **kw)
 
     monkeypatch.setattr(bot.pipeline, "open_index", watched)
@@ -56,7 +56,7 @@ def test_interrupted_last_phase_keeps_the_previous_index(make_settings, encoder)
     before = Pipeline.open(settings, encoder=encoder)
     write_article(settings.corpus_dir, "b.md", SECOND)
 
-    def interrupted(index, folder):
+    def interrupted(index, folder, previous):
         raise KeyboardInterrupt  # Ctrl-C while the token vectors and parses are made
 
     with pytest.raises(KeyboardInterrupt):
@@ -137,3 +137,33 @@ def test_a_reader_waits_for_a_switch_under_way(make_settings, encoder):
     reader.join(60)
     (index, at), = loaded_at
     assert at > released_at and len(index.articles) == 1
+
+
+def test_a_rebuild_derives_only_the_new_sentences(make_settings, encoder, monkeypatch):
+    import bot.syntax
+    from bot.pipeline import derive
+
+    settings = make_settings()
+    write_article(settings.corpus_dir, "a.md", FIRST)
+    Pipeline.open(settings, encoder=encoder)
+    write_article(settings.corpus_dir, "b.md", SECOND + " Traffic was sent over the old ferry route.")
+    encoded, parsed = [], []
+    real_encode, real_parse = encoder.encode_with_tokens, bot.syntax.parse_texts
+    monkeypatch.setattr(encoder, "encode_with_tokens", lambda texts, **kw: encoded.extend(texts) or real_encode(texts, **kw))
+    monkeypatch.setattr(bot.syntax, "parse_texts", lambda texts: parsed.extend(texts) or real_parse(texts))
+    pipe = Pipeline.open(settings, encoder=encoder)
+    new = [s.text for s in pipe.articles["b"].sentences]
+    assert encoded == new and (parsed == new or model_id() is None)  # a's rows came from the old folder
+    monkeypatch.undo()
+    tokens, syntax = derive(encoder, pipe.index, None)  # everything from scratch, in memory
+    for i in range(pipe.index.n_sentences):  # the gathered rows are the rows a full pass gives
+        (mine, mine_ids), (fresh, fresh_ids) = pipe.retriever.tokens.sentence(i), tokens.sentence(i)
+        assert list(mine_ids) == list(fresh_ids) and abs(mine - fresh).max() < 0.01
+        if syntax is not None:
+            a, b = pipe.syntax.sentence(i), syntax.sentence(i)
+            assert (a.pos, a.dep, a.chunks) == (b.pos, b.dep, b.chunks)
+            assert list(a.starts) == list(b.starts) and list(a.heads) == list(b.heads)
+    encoded.clear()
+    monkeypatch.setattr(encoder, "encode_with_tokens", lambda texts, **kw: encoded.extend(texts) or real_encode(texts, **kw))
+    again = Pipeline.open(settings, encoder=encoder, force=True)  # an unchanged corpus: nothing to derive
+    assert encoded == [] and again.index.manifest["data"] != pipe.index.manifest["data"]

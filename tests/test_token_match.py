@@ -42,7 +42,7 @@ def test_tokens_file_without_piece_ids_is_recomputed(pipeline, encoder, tmp_path
     index = pipeline.index
     first = sentence_tokens(index, encoder, tmp_path)
     with np.load(tmp_path / TOKENS_FILE) as data:
-        assert set(data.files) == {"vectors", "offsets", "ids"}
+        assert set(data.files) == {"vectors", "offsets", "ids", "keys"}
         np.savez(tmp_path / TOKENS_FILE, vectors=data["vectors"], offsets=data["offsets"])  # the old layout
     again = sentence_tokens(index, encoder, tmp_path)
     assert again.ids.tolist() == first.ids.tolist()
