@@ -142,22 +142,27 @@ def open_index(corpus_dir: Path, index_dir: Path, encoder: Encoder, chunk_tokens
     _check_folder(index_dir)
     params = BuildParams(chunk_tokens, chunk_overlap, model_sha256(encoder.path, index_dir / HASH_CACHE))
     digest = corpus_hash(files)
-    # before anything is derived: token vectors come from the encoder that will embed the questions
-    encoder.attach_onnx(index_dir / ONNX_FOLDER, params.model_sha256)
-    index = None if force else _load_current(index_dir, digest, params, derive, warn)
+    index = None if force else _load_current(index_dir, encoder, digest, params, derive, warn)
     if index is None:
         _ensure_writable(index_dir)
+        _attach(index_dir, encoder, params)
         with index_lock.building(index_dir, lambda: warn(
                 f"another articlebot is building the index in {index_dir}; waiting for it to finish")) as waited:
             if waited and not force:  # that build may have saved just this index
-                index = _load_current(index_dir, digest, params, derive, warn)
+                index = _load_current(index_dir, encoder, digest, params, derive, warn)
             if index is None:
                 index = build_index(corpus_dir, index_dir, encoder, params, report=report, warn=warn,
                                     derive=derive)
     return index
 
 
-def _load_current(index_dir: Path, digest: str, params: BuildParams, derive: Derive | None,
+def _attach(index_dir: Path, encoder: Encoder, params: BuildParams) -> None:
+    """Questions use the ONNX export kept beside the index; attached before anything is derived, as
+    the token vectors must come from the encoder that embeds the questions."""
+    encoder.attach_onnx(index_dir / ONNX_FOLDER, params.model_sha256)
+
+
+def _load_current(index_dir: Path, encoder: Encoder, digest: str, params: BuildParams, derive: Derive | None,
                   warn: Callable[[str], None]) -> CorpusIndex | None:
     """The saved index when it was built from this corpus with these parameters and reads intact; the
     build's switch waits until its files (and derived ones) are read, so none vanish half-way."""
@@ -173,6 +178,7 @@ def _load_current(index_dir: Path, digest: str, params: BuildParams, derive: Der
         except IndexCorrupt as exc:
             warn(f"the index in {index_dir} is damaged ({exc}); rebuilding it")
             return None
+        _attach(index_dir, encoder, params)
         if derive is not None:
             index.derived = derive(index, index_dir / manifest["data"], None)
         return index
