@@ -38,7 +38,7 @@ class Citation:
     text: str
     start: int
     end: int
-    score: float
+    score: float | None  # None: not ranked, shown for context (the sentence after the answer, in /more)
     kind: str = "body"
 
 
@@ -61,7 +61,7 @@ class Answer:
         citations = []
         for c in self.citations:
             item = asdict(c)
-            item["score"] = round(c.score, 4)
+            item["score"] = None if c.score is None else round(c.score, 4)
             citations.append(item)
         return {
             "question": self.question, "resolved_question": self.resolved_question, "answer": self.text,
@@ -71,7 +71,7 @@ class Answer:
         }
 
 
-def citation(article: Article, index: int, score: float) -> Citation:
+def citation(article: Article, index: int, score: float | None) -> Citation:
     s = article.sentences[index]
     return Citation(article.title, article.id, index + 1, s.text, s.start, s.end, score, s.kind)
 
@@ -320,11 +320,14 @@ def _row(matrix, hit: Hit):
     return matrix.sentence(hit.sentence) if matrix is not None and 0 <= hit.sentence < len(matrix) else None
 
 
-def more_answer(question: str, resolved: str, hits: Sequence[Hit], articles: dict[str, Article]) -> Answer:
-    """Next-best evidence: every hit quoted, no short answer, no verdict about the question."""
+def more_answer(question: str, resolved: str, hits: Sequence[Hit], articles: dict[str, Article],
+                unranked: frozenset[int] = frozenset()) -> Answer:
+    """Next-best evidence: every hit quoted, no short answer, no verdict about the question. Hits whose
+    sentence is in ``unranked`` are context, not ranked evidence: their citations carry no score."""
     if not hits:
         return Answer(question, resolved, "There is no more evidence in the article for that question.",
                       None, True, 0.0, (), more=True)
-    citations = tuple(citation(articles[h.article_id], h.index, h.score) for h in hits)
+    citations = tuple(citation(articles[h.article_id], h.index, None if h.sentence in unranked else h.score)
+                      for h in hits)
     return Answer(question, resolved, " ".join(c.text for c in citations), None, False,
                   0.0, citations, more=True)

@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .eval_cli import add_eval_parser
 
     add_eval_parser(sub, common)
+    parser.commands = sub.choices  # main: an unknown option is reported with its command's usage
     return parser
 
 
@@ -84,9 +85,13 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # argparse would print the top-level usage, which does not list the command's options
+        parser.commands.get(args.command, parser).error(f"unrecognized arguments: {' '.join(unknown)}")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="articlebot: %(levelname)s: %(message)s")
+    logging.getLogger("faiss.loader").setLevel(logging.WARNING)  # which CPU build it tried, line by line
     with contextlib.suppress(AttributeError, ValueError):  # piped bytes that are not UTF-8 become U+FFFD,
         sys.stdin.reconfigure(errors="replace")  # not a UnicodeDecodeError traceback mid-conversation
     try:

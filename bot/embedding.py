@@ -157,6 +157,7 @@ class Encoder:
             return True  # same weights (the file name is keyed by their hash) already loaded
         if is_file(target):
             self._onnx = load_onnx(target, self.path)
+        log.info("questions are encoded by %s", self._onnx.path if self._onnx else "sentence-transformers")
         return self._onnx is not None
 
     def encode(self, texts: Sequence[str], progress: Progress | None = None,

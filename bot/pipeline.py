@@ -149,10 +149,12 @@ class Pipeline:
         if turn is None:
             raise BadQuestion("there is no earlier question to say more about; ask one first")
         page: list[Hit] = []
+        context: frozenset[int] = frozenset()
         if turn.hits and turn.shown_ids:
             follower = self.retriever.neighbour(turn.hits[0].sentence, +1)
             if follower is not None and follower.sentence not in turn.shown_ids:
                 page.append(follower)
+                context = frozenset({follower.sentence})
         for hit in turn.hits:
             if len(page) >= self.settings.top_k:
                 break
@@ -160,7 +162,7 @@ class Pipeline:
                 page.append(hit)
         turn.shown_ids.update(h.sentence for h in page)
         turn.shown += len(page)
-        return more_answer(question or turn.question, turn.resolved, page, self.articles)
+        return more_answer(question or turn.question, turn.resolved, page, self.articles, context)
 
     def missing(self, query: Query, hits) -> float:
         """Share of the question's names and numbers found nowhere in the best hit's article: a question

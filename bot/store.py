@@ -181,6 +181,8 @@ def _load_current(index_dir: Path, encoder: Encoder, digest: str, params: BuildP
         _attach(index_dir, encoder, params)
         if derive is not None:
             index.derived = derive(index, index_dir / manifest["data"], None)
+        log.info("index %s: %d articles, %d sentences", index_dir / manifest["data"], len(index.articles),
+                 index.n_sentences)
         return index
 
 

@@ -39,8 +39,9 @@ def render_answer(answer: Answer) -> Text:
         else:
             out.append(cite.text)
         label = "caption, " if cite.kind == "caption" else ""
+        rank = "the sentence after the answer" if cite.score is None else f"score {cite.score:.2f}"
         out.append(f"\n    \u2014 {cite.article}, {label}sentence {cite.sentence} "
-                   f"(chars {cite.start}\u2013{cite.end}, score {cite.score:.2f})\n", style="dim")
+                   f"(chars {cite.start}\u2013{cite.end}, {rank})\n", style="dim")
     if not answer.more:
         out.append(f"confidence {answer.confidence:.2f}", style="dim")
     out.rstrip()

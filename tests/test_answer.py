@@ -73,6 +73,10 @@ def test_more_pages_through_next_best_evidence(pipeline):
     assert more.more and more.citations
     shown = {c.sentence for c in first.citations}
     assert not shown & {c.sentence for c in more.citations}
+    # the sentence after the answer comes first, for context: it is not ranked, so it claims no score
+    assert more.citations[0].sentence == first.citations[0].sentence + 1 and more.citations[0].score is None
+    assert more.to_json()["citations"][0]["score"] is None
+    assert all(isinstance(c.score, float) for c in more.citations[1:])
     with pytest.raises(BadQuestion):
         pipeline.more(pipeline.new_conversation())
 

@@ -86,6 +86,16 @@ def test_a_flag_wins_over_a_bad_environment_value(make_settings, capsys, monkeyp
     assert "chunk_tokens has an invalid value" not in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("argv, usage", [(["ask", "--bogus", "q"], "usage: articlebot ask"),
+                                         (["index", "--fast"], "usage: articlebot index"),
+                                         (["--bogus"], "usage: articlebot [-h]")])
+def test_an_unknown_option_shows_its_commands_usage(argv, usage, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and err.startswith(usage) and f"unrecognized arguments: {argv[-2 if argv[0] == 'ask' else -1]}" in err
+
+
 def test_no_articles_is_a_clear_error(make_settings, capsys):
     settings = make_settings()
     (settings.corpus_dir / "image.txt").write_bytes(b"\x89PNG\x00\x00")
