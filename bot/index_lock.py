@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 SWAP = ".lock"  # the name earlier versions' builders locked: an old builder still excludes a new reader
 BUILD = ".build.lock"
@@ -45,22 +48,37 @@ def building(index_dir: Path, waiting: Callable[[], None]) -> Iterator[bool]:
     the index it saved may already be the one wanted). ``waiting`` is called before waiting."""
     with open(index_dir / BUILD, "a+") as handle:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            locked = _lock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             waited = False
         except BlockingIOError:
             waiting()
-            fcntl.flock(handle, fcntl.LOCK_EX)
+            locked = _lock(handle, fcntl.LOCK_EX)
             waited = True
         try:
             yield waited
         finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            if locked:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @contextlib.contextmanager
 def _held(handle, mode: int) -> Iterator[None]:
-    fcntl.flock(handle, mode)
+    locked = _lock(handle, mode)
     try:
         yield
     finally:
-        fcntl.flock(handle, fcntl.LOCK_UN)
+        if locked:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _lock(handle, mode: int) -> bool:
+    """flock, or False where the file system has no locks (ENOLCK on some network mounts): then the
+    folder is shared as before locking existed, which beats refusing to answer."""
+    try:
+        fcntl.flock(handle, mode)
+        return True
+    except BlockingIOError:
+        raise
+    except OSError as exc:
+        log.info("cannot lock %s (%s); going on without the lock", handle.name, exc.strerror or exc)
+        return False
