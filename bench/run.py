@@ -73,10 +73,10 @@ def rows_for(results: dict) -> list[tuple[str, str, str, str]]:
              f"{b['add_one_article']['seconds']:.1f} s, {b['add_one_article']['encoded']} texts embedded, "
              f"{b['add_one_article']['derived_sentences']} of {b['add_one_article']['new_sentences']} new sentences "
              "derived", "only new", _ok(b["add_one_article"]["derived_sentences"] == b["add_one_article"]["new_sentences"])),
-            ("  forced rebuild of an unchanged corpus",
+            ("  forced rebuild of an unchanged corpus (--force makes the derived files afresh)",
              f"{b['unchanged_forced_rebuild']['seconds']:.1f} s, {b['unchanged_forced_rebuild']['encoded']} embedded, "
              f"{b['unchanged_forced_rebuild']['derived_sentences']} derived", "0 embedded",
-             _ok(b["unchanged_forced_rebuild"]["encoded"] == 0 == b["unchanged_forced_rebuild"]["derived_sentences"])),
+             _ok(b["unchanged_forced_rebuild"]["encoded"] == 0)),
         ]
     if "scale" in results:
         s, q = results["scale"]["build"], results["scale"]["query"]

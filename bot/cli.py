@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import logging
 import sys
 from collections.abc import Sequence
@@ -52,12 +53,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     ask = sub.add_parser("ask", parents=[common], help="answer one question (or stdin lines with --json)",
                          description="Answer a question from the articles. With --json and no question, "
-                                     "read one question per line from standard input as one conversation.")
+                                     "read one question per line from standard input as one conversation "
+                                     "(/more and /reset work as in the REPL).")
     ask.add_argument("question", nargs="?", help="the question; omit with --json to read standard input")
     ask.add_argument("--json", action="store_true", help="print the answer as one JSON object per line")
     index = sub.add_parser("index", parents=[common], help="build or refresh the search index",
                            description="Build the index if the corpus or settings changed (with a progress bar).")
-    index.add_argument("--force", action="store_true", help="rebuild even if the index is up to date")
+    index.add_argument("--force", action="store_true", help="rebuild even if the index is up to date: the repair for a "
+                       "damaged one (token vectors and parses made afresh; embeddings still come from the cache)")
     sub.add_parser("sources", parents=[common], help="list the articles with title, source and date",
                    description="List the articles of the corpus folder (title, source, date, file, sentences); "
                                "files that cannot be read are named in a warning.")
@@ -121,6 +124,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("articlebot: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (``| head``): nothing is left to say, and Python
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # would complain at exit flushing
+        return 141  # what a shell reports for SIGPIPE
 
 
 def cmd_ask(settings: Settings, question: str | None, as_json: bool) -> int:
@@ -146,14 +152,24 @@ def cmd_ask(settings: Settings, question: str | None, as_json: bool) -> int:
 
 
 def _ask_stream(pipeline) -> int:
-    """One conversation over standard input: a JSON line out per question line in, flushed each time."""
+    """One conversation over standard input: a JSON line out per line in, flushed each time. ``/more``
+    and ``/reset`` act as in the REPL (``{"reset": true}`` answers the latter)."""
     conversation = pipeline.new_conversation()
     failed = False
     for line in sys.stdin:
         if not line.strip():
             continue
+        command = line.strip().lower()
         try:
-            payload = pipeline.answer(line, conversation).to_json()
+            if command == "/more":
+                payload = pipeline.more(conversation).to_json()
+            elif command == "/reset":
+                conversation.reset()
+                payload = {"reset": True}
+            elif command.startswith("/") and " " not in command:
+                raise BadQuestion(f"unknown command {line.strip()[:50]}; the commands are /more and /reset")
+            else:
+                payload = pipeline.answer(line, conversation).to_json()
         except BadQuestion as exc:
             failed = True
             payload = {"question": line.strip()[:200], "error": str(exc)}

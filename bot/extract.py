@@ -24,7 +24,7 @@ import numpy as np
 from . import answer_types
 from .lexical import STOPWORDS, terms
 from .soft_anchors import WordSims, word_sims
-from .span_layout import AUXILIARIES, MAX_WORDS, Layout, Runs, layout  # noqa: F401 (MAX_WORDS: kept as extract.MAX_WORDS)
+from .span_layout import ALNUM, AUXILIARIES, MAX_WORDS, Layout, Runs, layout  # noqa: F401 (MAX_WORDS: kept as extract.MAX_WORDS)
 from .span_scores import Plan, allowed, column_sums, plan, scores
 from .span_scores import columns as span_columns
 from .span_syntax import RunSyntax, run_syntax
@@ -164,7 +164,7 @@ def question_shape(question: str) -> str:
 
 @lru_cache(maxsize=1024)
 def _question_words(question: str) -> frozenset[str]:
-    return frozenset(w.lower() for w in re.findall(r"[A-Za-z0-9]+", question) if w.lower() not in STOPWORDS)
+    return frozenset(w.lower() for w in re.findall(f"{ALNUM}+", question) if w.lower() not in STOPWORDS)
 
 
 def prepare(sentence: str, question: str, question_terms: tuple[str, ...], kind: str | None,

@@ -29,8 +29,11 @@ def reading(index_dir: Path) -> Iterator[None]:
     try:
         handle = open(index_dir / SWAP, "a+")
     except OSError:
-        yield
-        return
+        try:  # a folder others build in, readable but not writable by this user: flock needs no write
+            handle = open(index_dir / SWAP)
+        except OSError:
+            yield
+            return
     with handle, _held(handle, fcntl.LOCK_SH):
         yield
 

@@ -19,6 +19,7 @@ from functools import cache, cached_property, lru_cache
 import numpy as np
 
 from .lexical import STOPWORDS
+from .span_layout import WORD
 from .token_match import content_keep
 
 _WH = frozenset("who whom whose when where why how which what".split())
@@ -113,7 +114,7 @@ def _layout(sentence: str) -> tuple[np.ndarray, tuple[int, ...], np.ndarray, np.
     each word's run begins). Question-independent, so kept per sentence."""
     offsets, piece_ids = _content_pieces(sentence)
     starts, order, bounds = [], [], []
-    for m in re.finditer(r"[A-Za-z0-9]+(?:[.,'’&-][A-Za-z0-9]+)*", sentence):
+    for m in re.finditer(WORD, sentence):  # the span extractor's words (bot/span_layout.py), by start
         inside = [k for k, (a, b) in enumerate(offsets) if a < m.end() and m.start() < b]
         if inside:
             starts.append(m.start())

@@ -20,7 +20,9 @@ import numpy as np
 
 from .lexical import STOPWORDS, word_terms
 
-_TOKEN = re.compile(r"[A-Za-z0-9]+(?:[.,'’&-][A-Za-z0-9]+)*\.?|[$€£¥%]|[^\sA-Za-z0-9]")
+ALNUM = r"[^\W_]"  # a letter or digit of any script: "Amazónica" and "Krasiński" are one word each
+WORD = rf"{ALNUM}+(?:[.,'’&-]{ALNUM}+)*"  # with the inner marks of "U.S", "2,000", "Jean-Luc", "O'Neill"
+_TOKEN = re.compile(rf"{WORD}\.?|[$€£¥%]|(?:(?!{ALNUM})\S)")
 _ABBREVIATION = re.compile(r"(?:[A-Za-z]\.)+|[A-Z][a-z]?\.")
 MAX_WORDS = 10  # SQuAD answers are short: 9 in 10 have at most this many words
 

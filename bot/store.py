@@ -143,6 +143,9 @@ def open_index(corpus_dir: Path, index_dir: Path, encoder: Encoder, chunk_tokens
     params = BuildParams(chunk_tokens, chunk_overlap, model_sha256(encoder.path, index_dir / HASH_CACHE))
     digest = corpus_hash(files)
     index = None if force else _load_current(index_dir, encoder, digest, params, derive, warn)
+    if force and derive is not None:  # --force is the repair: derived files are made afresh, not gathered
+        afresh = derive
+        derive = lambda index, folder, _replaced: afresh(index, folder, None)  # noqa: E731
     if index is None:
         _ensure_writable(index_dir)
         _attach(index_dir, encoder, params)

@@ -77,12 +77,22 @@ class SyntaxMatrix:
                 "pos_names": self.pos_names, "dep_names": self.dep_names, "model": np.array(self.model)}
 
     def intact(self, n_sentences: int) -> bool:
-        n, m = int(self.offsets[-1]), int(self.chunk_offsets[-1])
-        return (len(self) == n_sentences and len(self.chunk_offsets) == n_sentences + 1
-                and all(len(a) == n for a in (self.starts, self.ends, self.pos, self.dep, self.heads))
-                and self.chunks.shape == (m, 2) and bool(np.all(np.diff(self.offsets) >= 0))
-                and (not n or (int(self.pos.max()) < len(self.pos_names) and int(self.dep.max()) < len(self.dep_names)
-                               and int(self.heads.min()) >= 0)))
+        """Whether every array agrees with the others (a damaged file is parsed again, not read: a
+        head outside its sentence would fail every later question)."""
+        try:
+            n, m = int(self.offsets[-1]), int(self.chunk_offsets[-1])
+            lengths = np.diff(self.offsets)
+            return (len(self) == n_sentences and len(self.chunk_offsets) == n_sentences + 1
+                    and int(self.offsets[0]) == 0 == int(self.chunk_offsets[0])
+                    and bool(np.all(lengths >= 0)) and bool(np.all(np.diff(self.chunk_offsets) >= 0))
+                    and all(len(a) == n for a in (self.starts, self.ends, self.pos, self.dep, self.heads))
+                    and self.chunks.shape == (m, 2) and self.pos_names.dtype.kind == self.dep_names.dtype.kind == "U"
+                    and (not n or (int(self.pos.max()) < len(self.pos_names) and int(self.dep.max()) < len(self.dep_names)
+                                   and int(self.heads.min()) >= 0 and int(self.starts.min()) >= 0
+                                   and bool(np.all(self.heads < np.repeat(lengths, lengths)))
+                                   and bool(np.all(self.ends >= self.starts)))))
+        except (ValueError, TypeError, IndexError):
+            return False
 
 
 @lru_cache(maxsize=512)

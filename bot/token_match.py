@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .arrays import save_npz
+from .embedding import DIMENSION
 from .row_reuse import KEYS, merge_rows, sources, text_keys
 
 log = logging.getLogger(__name__)
@@ -229,8 +230,7 @@ def _read(path: Path, n_texts: int | None, quiet: bool = False) -> tuple[TokenMa
                 raise _Outdated
             matrix = TokenMatrix(data["vectors"], data["offsets"], data["ids"])
             keys = data[KEYS] if KEYS in data.files else None
-        if (n_texts in (None, len(matrix)) and matrix.vectors.shape[0] == matrix.offsets[-1] == len(matrix.ids)
-                and (keys is None or len(keys) == len(matrix))):
+        if _intact(matrix, n_texts) and (keys is None or (keys.dtype == np.dtype("S16") and len(keys) == len(matrix))):
             return matrix, keys
         say("token vectors in %s are damaged; computing them again", path)
     except FileNotFoundError:
@@ -240,3 +240,12 @@ def _read(path: Path, n_texts: int | None, quiet: bool = False) -> tuple[TokenMa
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         say("token vectors in %s are damaged; computing them again", path)
     return None
+
+
+def _intact(matrix: TokenMatrix, n_texts: int | None) -> bool:
+    """Whether the arrays agree: rows of ``DIMENSION`` floats, offsets from 0 that never decrease to
+    the row count, one piece id per row (damaged rows would be gathered into every later build)."""
+    offsets = matrix.offsets
+    return (n_texts in (None, len(matrix)) and matrix.vectors.ndim == 2 and matrix.vectors.shape[1] == DIMENSION
+            and offsets.ndim == 1 and len(offsets) >= 1 and int(offsets[0]) == 0
+            and bool(np.all(np.diff(offsets) >= 0)) and matrix.vectors.shape[0] == offsets[-1] == len(matrix.ids))

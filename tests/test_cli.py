@@ -54,6 +54,32 @@ def test_ask_json_stdin_stream_is_one_conversation(bundled_settings, pipeline, c
     assert code == 2  # a bad line is reported, and the exit status says so
 
 
+def test_ask_json_stdin_knows_more_and_reset(bundled_settings, pipeline, capsys, monkeypatch):
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("How much did Liaoning invest?\n/more\n/reset\n/more\n/bogus\n"))
+    code = main(["ask", "--json", *_args(bundled_settings)])
+    first, more, reset, nothing, bogus = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert more["more"] is True and more["question"] == first["question"] and more["citations"]
+    assert more["citations"][0]["score"] is None  # the sentence after the answer: context, not ranked
+    assert reset == {"reset": True}
+    assert "no earlier question" in nothing["error"] and "unknown command /bogus" in bogus["error"]
+    assert code == 2
+
+
+def test_a_reader_that_stops_reading_gets_no_traceback(bundled_settings, pipeline):
+    """``articlebot ask --json < questions | head -c 50``: the pipe closes early; that is not an error."""
+    process = subprocess.Popen([sys.executable, "-m", "bot", "ask", "--json", *_args(bundled_settings)], cwd=ROOT,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    process.stdin.write(b"How much did Liaoning invest?\n" * 200)
+    process.stdin.close()
+    process.stdout.read(50)
+    process.stdout.close()  # as head does after its 50 bytes
+    err = process.stderr.read().decode()
+    assert process.wait(60) == 141 and "Traceback" not in err and "BrokenPipe" not in err, err
+
+
 @pytest.mark.parametrize("argv, message", [
     (["ask", ""], "empty"),
     (["ask", "q" * 20000], "too long"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 
+import numpy as np
 import pytest
 
 from bot import index_lock
@@ -139,9 +140,24 @@ def test_a_reader_waits_for_a_switch_under_way(make_settings, encoder):
     assert at > released_at and len(index.articles) == 1
 
 
+def _same_as_a_full_pass(pipe, encoder) -> None:
+    """The pipeline's token vectors and parses are what computing them all afresh gives."""
+    from bot.pipeline import derive
+
+    tokens, syntax = derive(encoder, pipe.index, None)  # everything from scratch, in memory
+    assert len(pipe.retriever.tokens) == len(tokens) == pipe.index.n_sentences
+    assert (pipe.syntax is None) == (syntax is None)
+    for i in range(pipe.index.n_sentences):
+        (mine, mine_ids), (fresh, fresh_ids) = pipe.retriever.tokens.sentence(i), tokens.sentence(i)
+        assert list(mine_ids) == list(fresh_ids) and mine.shape == fresh.shape and abs(mine - fresh).max() < 0.01
+        if syntax is not None:
+            a, b = pipe.syntax.sentence(i), syntax.sentence(i)
+            assert (a.pos, a.dep, a.chunks) == (b.pos, b.dep, b.chunks)
+            assert list(a.starts) == list(b.starts) and list(a.heads) == list(b.heads)
+
+
 def test_a_rebuild_derives_only_the_new_sentences(make_settings, encoder, monkeypatch):
     import bot.syntax
-    from bot.pipeline import derive
 
     settings = make_settings()
     write_article(settings.corpus_dir, "a.md", FIRST)
@@ -155,15 +171,73 @@ def test_a_rebuild_derives_only_the_new_sentences(make_settings, encoder, monkey
     new = [s.text for s in pipe.articles["b"].sentences]
     assert encoded == new and (parsed == new or model_id() is None)  # a's rows came from the old folder
     monkeypatch.undo()
-    tokens, syntax = derive(encoder, pipe.index, None)  # everything from scratch, in memory
-    for i in range(pipe.index.n_sentences):  # the gathered rows are the rows a full pass gives
-        (mine, mine_ids), (fresh, fresh_ids) = pipe.retriever.tokens.sentence(i), tokens.sentence(i)
-        assert list(mine_ids) == list(fresh_ids) and abs(mine - fresh).max() < 0.01
-        if syntax is not None:
-            a, b = pipe.syntax.sentence(i), syntax.sentence(i)
-            assert (a.pos, a.dep, a.chunks) == (b.pos, b.dep, b.chunks)
-            assert list(a.starts) == list(b.starts) and list(a.heads) == list(b.heads)
+    _same_as_a_full_pass(pipe, encoder)  # the gathered rows are the rows a full pass gives
     encoded.clear()
     monkeypatch.setattr(encoder, "encode_with_tokens", lambda texts, **kw: encoded.extend(texts) or real_encode(texts, **kw))
-    again = Pipeline.open(settings, encoder=encoder, force=True)  # an unchanged corpus: nothing to derive
+    (settings.corpus_dir / "b.md").rename(settings.corpus_dir / "c.md")  # a new corpus of the same sentences
+    again = Pipeline.open(settings, encoder=encoder)
     assert encoded == [] and again.index.manifest["data"] != pipe.index.manifest["data"]
+
+
+def _rewrite(path, **changes) -> None:
+    """Rewrite one field of a derived .npz file (a damaged file, as a bad disk or hand edit leaves it)."""
+    import numpy as np
+
+    with np.load(path, allow_pickle=False) as data:
+        fields = {k: data[k] for k in data.files}
+    for name, change in changes.items():
+        fields[name] = change(fields[name])
+    np.savez(path, **fields)
+
+
+@pytest.mark.parametrize("damage", [
+    {"tokens.npz": {"offsets": lambda a: a.__setitem__(1, a[-1] + 50) or a}},  # no longer increasing
+    {"tokens.npz": {"vectors": lambda a: a[:, :100]}},  # rows of the wrong width
+    {"syntax.npz": {"heads": lambda a: a * 0 + 10**6}},  # heads outside their sentence
+    {"syntax.npz": {"chunk_offsets": lambda a: a.__setitem__(1, 10**5) or a}},
+    {"syntax.npz": {"pos_names": lambda a: np.arange(len(a))}},
+])
+def test_damaged_derived_files_are_neither_reused_nor_read(make_settings, encoder, damage):
+    settings = make_settings()
+    write_article(settings.corpus_dir, "a.md", FIRST)
+    first = Pipeline.open(settings, encoder=encoder)
+    folder = settings.index_dir / first.index.manifest["data"]
+    for name, fields in damage.items():
+        if (folder / name).exists():
+            _rewrite(folder / name, **fields)
+    _same_as_a_full_pass(Pipeline.open(settings, encoder=encoder), encoder)  # read: computed again
+    for name, fields in damage.items():  # damaged again, then a rebuild that would reuse the rows
+        if (folder / name).exists():
+            _rewrite(folder / name, **fields)
+    write_article(settings.corpus_dir, "b.md", SECOND)
+    pipe = Pipeline.open(settings, encoder=encoder)
+    _same_as_a_full_pass(pipe, encoder)
+    assert pipe.answer("Why did the bridge close?").citations
+
+
+def test_force_makes_the_derived_files_afresh(make_settings, encoder, monkeypatch):
+    settings = make_settings()
+    write_article(settings.corpus_dir, "a.md", FIRST)
+    Pipeline.open(settings, encoder=encoder)
+    encoded = []
+    real = encoder.encode_with_tokens
+    monkeypatch.setattr(encoder, "encode_with_tokens", lambda texts, **kw: encoded.extend(texts) or real(texts, **kw))
+    pipe = Pipeline.open(settings, encoder=encoder, force=True)  # the repair for a damaged index
+    assert encoded == [s.text for s in pipe.articles["a"].sentences]
+
+
+def test_a_reader_who_may_not_write_the_folder_still_holds_off_a_switch(tmp_path, monkeypatch):
+    """An index folder built by another user: ``.lock`` opens read-only, and that is enough to lock."""
+    import fcntl
+
+    (tmp_path / index_lock.SWAP).write_text("")
+
+    def no_writing(path, mode="r", *args, **kw):  # what EACCES on "a+" leaves that user (root ignores modes)
+        if mode != "r":
+            raise PermissionError(13, "Permission denied", str(path))
+        return open(path, mode, *args, **kw)
+
+    monkeypatch.setattr(index_lock, "open", no_writing, raising=False)
+    with index_lock.reading(tmp_path), open(tmp_path / index_lock.SWAP) as other:
+        with pytest.raises(BlockingIOError):
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a builder's switch would wait

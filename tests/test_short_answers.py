@@ -271,3 +271,22 @@ def test_the_pipeline_withholds_a_sibling_clause_figure(pipeline):
     heilongjiang = pipeline.answer("What percentage of Heilongjiang's GDP is the digital economy?")
     assert "Heilongjiang's digital economy" in jilin.citations[0].text and jilin.short_answer is None
     assert heilongjiang.short_answer == "about 30 percent"
+
+
+@pytest.mark.parametrize("sentence, question", [
+    ("The Amazon rainforest (Spanish: Selva Amazónica) is also known in English as Amazonia.",
+     "What is the rainforest called in Spanish?"),
+    ("A popular strolling destination is the Krasiński Palace Garden in the old town.",
+     "What is a popular strolling destination?"),
+    ("The gallery was designed by the architect Zofia Kraśnicka in 1931.", "Who designed the gallery?"),
+    ("The oldest exhibition site is the Zachęta National Gallery of Art.", "What is the oldest exhibition site?"),
+    ("Its founder, Jürgen Müßig, sold the brewery to Société Générale in 1998.", "Who founded the brewery?"),
+])
+def test_a_short_answer_never_cuts_a_word_with_letters_beyond_ascii(sentence, question):
+    """Words are letters of any script: "Amazónica" is one word, not "Amaz", "ó", "nica" (which gave
+    short answers such as "Selva Amazó" and "ski Palace Garden")."""
+    span = short_answer(sentence, _query(question))
+    assert span is not None  # each sentence plainly answers its question
+    start, end = span
+    assert not (start > 0 and sentence[start - 1].isalnum() and sentence[start].isalnum()), sentence[start:end]
+    assert not (end < len(sentence) and sentence[end - 1].isalnum() and sentence[end].isalnum()), sentence[start:end]
