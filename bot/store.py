@@ -2,8 +2,9 @@
 
 Why this layout: a build writes a complete new ``data-*`` folder (derived files such as token vectors
 included), then atomically replaces ``manifest.json`` to point at it. An interrupted build (even SIGKILL)
-leaves the old manifest pointing at the old, complete folder (locking: ``bot.index_lock``). The manifest records everything the index depends on (corpus bytes,
-model file hash, chunking parameters); any difference means rebuild, never a silently stale answer.
+leaves the old manifest pointing at the old, complete folder (locking: ``bot.index_lock``). The manifest
+records everything the index depends on (corpus bytes, model file hash, chunking parameters); any
+difference means rebuild, never a silently stale answer.
 """
 
 from __future__ import annotations
@@ -18,18 +19,18 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from . import index_lock
 from .arrays import Ragged
 from .chunking import Chunk, chunk_corpus
 from .corpus import Article, article_files, corpus_hash, load_corpus
 from .embedding import DIMENSION, MODEL_NAME, Encoder, model_sha256
 from .embedding_cache import EmbeddingCache
 from .errors import IndexCorrupt, IndexUnavailable
-from . import index_lock
 from .files import fsync_path, not_a_folder, write_atomic
 from .vector_file import VectorFile
 
