@@ -100,12 +100,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = settings_from(args)
         command = args.command or "repl"
-        if command == "ask":
-            return cmd_ask(settings, args.question, args.json)
+        if command in ("ask", "sources"):
+            code = cmd_ask(settings, args.question, args.json) if command == "ask" else cmd_sources(settings)
+            sys.stdout.flush()  # here, not at exit: a reader gone (``| head``) is a BrokenPipeError below
+            return code
         if command == "index":
             return cmd_index(settings, args.force)
-        if command == "sources":
-            return cmd_sources(settings)
         if command == "telegram":
             from .telegram import run_telegram
 
@@ -124,7 +124,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("articlebot: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # the reader went away (``| head``): nothing is left to say, and Python
+    except BrokenPipeError:
+        if command not in ("ask", "sources"):  # a socket's, in the bot or the eval runner: not ours to hide
+            raise
+        # the reader of standard output went away (``| head``): nothing is left to say, and Python
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # would complain at exit flushing
         return 141  # what a shell reports for SIGPIPE
 

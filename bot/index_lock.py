@@ -47,8 +47,8 @@ def swapping(index_dir: Path) -> Iterator[None]:
 
 @contextlib.contextmanager
 def building(index_dir: Path, waiting: Callable[[], None]) -> Iterator[bool]:
-    """Serialise builders of one index folder; yields whether another build had to be waited for (then
-    the index it saved may already be the one wanted). ``waiting`` is called before waiting."""
+    """Serialise builders of one index folder; yields whether another build had to be waited for.
+    ``waiting`` is called before waiting."""
     with open(index_dir / BUILD, "a+") as handle:
         try:
             locked = _lock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

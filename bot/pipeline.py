@@ -50,12 +50,14 @@ def clean_question(question: str, max_chars: int) -> str:
     return text
 
 
-def derive(encoder: Encoder, index: CorpusIndex, folder: Path | None, previous: Path | None = None
-           ) -> tuple[TokenMatrix | None, SyntaxMatrix | None]:
+def derive(encoder: Encoder, index: CorpusIndex, folder: Path | None, previous: Path | None = None,
+           building: bool = False) -> tuple[TokenMatrix | None, SyntaxMatrix | None]:
     """The sentences' token vectors (MaxSim) and parses, kept in the index's data ``folder``: a build
-    computes them into its new folder before publishing it (bot/store.py), taking the rows of sentences
-    the replaced index's folder ``previous`` has (bot/row_reuse.py); None keeps them in memory."""
-    return sentence_tokens(index, encoder, folder, previous), sentence_syntax(index, folder, previous)
+    computes them into its new folder before publishing it (bot/store.py; ``building``: failing to save
+    them fails the build), taking the rows of sentences the replaced index's folder ``previous`` has
+    (bot/row_reuse.py); None keeps them in memory."""
+    return (sentence_tokens(index, encoder, folder, previous, strict=building),
+            sentence_syntax(index, folder, previous, strict=building))
 
 
 class Pipeline:

@@ -44,9 +44,10 @@ ONNX_FOLDER = "onnx"  # under the index folder: the query encoder exported from 
 HASH_CACHE = "model-sha256.json"  # the weights' hash keyed by path, size and mtime (see model_sha256)
 
 Report = Callable[[str, int, int], None]  # (stage, done, total) for progress bars
-# (index, its data folder, the replaced index's folder or None) -> what the answer path derives from the
-# index and keeps in that folder (token vectors, parses): made before the manifest points at it
-Derive = Callable[["CorpusIndex", Path, "Path | None"], Any]
+# (index, its data folder, the replaced index's folder or None, building=) -> what the answer path derives
+# from the index and keeps in that folder (token vectors, parses): made before the manifest points at it;
+# ``building=True``: a file that cannot be saved is an error (the index must not be published without it)
+Derive = Callable[..., Any]
 
 
 @dataclass(frozen=True)
@@ -146,14 +147,14 @@ def open_index(corpus_dir: Path, index_dir: Path, encoder: Encoder, chunk_tokens
     index = None if force else _load_current(index_dir, encoder, digest, params, derive, warn)
     if force and derive is not None:  # --force is the repair: derived files are made afresh, not gathered
         afresh = derive
-        derive = lambda index, folder, _replaced: afresh(index, folder, None)  # noqa: E731
+        derive = lambda index, folder, _replaced, **kw: afresh(index, folder, None, **kw)  # noqa: E731
     if index is None:
         _ensure_writable(index_dir)
         _attach(index_dir, encoder, params)
         with index_lock.building(index_dir, lambda: warn(
-                f"another articlebot is building the index in {index_dir}; waiting for it to finish")) as waited:
-            if waited and not force:  # that build may have saved just this index
-                index = _load_current(index_dir, encoder, digest, params, derive, warn)
+                f"another articlebot is building the index in {index_dir}; waiting for it to finish")):
+            if not force:  # a build that ended meanwhile (waited for or not) may have saved just this index
+                index = _load_current(index_dir, encoder, digest, params, derive, log.info)  # warned above
             if index is None:
                 index = build_index(corpus_dir, index_dir, encoder, params, report=report, warn=warn,
                                     derive=derive)
@@ -354,7 +355,7 @@ def save_index(index_dir: Path, index: CorpusIndex, content_hash: str, params: B
         faiss.write_index(index.sentence_faiss, str(staging / "sentences.faiss"))
         faiss.write_index(index.chunk_faiss, str(staging / "chunks.faiss"))
         if derive is not None:  # the index being replaced stays until the switch: its rows are reused
-            index.derived = derive(index, staging, _replaced(index_dir, params))
+            index.derived = derive(index, staging, _replaced(index_dir, params), building=True)
         for path in staging.iterdir():
             fsync_path(path)
         manifest = {

@@ -88,7 +88,8 @@ class SyntaxMatrix:
                     and all(len(a) == n for a in (self.starts, self.ends, self.pos, self.dep, self.heads))
                     and self.chunks.shape == (m, 2) and self.pos_names.dtype.kind == self.dep_names.dtype.kind == "U"
                     and (not n or (int(self.pos.max()) < len(self.pos_names) and int(self.dep.max()) < len(self.dep_names)
-                                   and int(self.heads.min()) >= 0 and int(self.starts.min()) >= 0
+                                   and min(int(self.pos.min()), int(self.dep.min()), int(self.heads.min()),
+                                           int(self.starts.min())) >= 0
                                    and bool(np.all(self.heads < np.repeat(lengths, lengths)))
                                    and bool(np.all(self.ends >= self.starts)))))
         except (ValueError, TypeError, IndexError):
@@ -160,11 +161,12 @@ def parse_texts(texts: Sequence[str]) -> SyntaxMatrix | None:
                         np.array(list(pos_names) or [""]), np.array(list(dep_names) or [""]), model_id() or "")
 
 
-def sentence_syntax(index, folder: Path | None = None, previous: Path | None = None) -> SyntaxMatrix | None:
+def sentence_syntax(index, folder: Path | None = None, previous: Path | None = None,
+                    strict: bool = False) -> SyntaxMatrix | None:
     """Parses of every sentence of ``index``: read from ``folder`` (the index's data folder) when
     present, intact and made by the installed parser, else parsed (those ``previous``, the data folder of
     the index being replaced, has parses for are taken from it) and saved there atomically. None
-    without spaCy or for corpora over ``SYNTAX_LIMIT`` sentences."""
+    without spaCy or for corpora over ``SYNTAX_LIMIT`` sentences. ``strict``: a failed save raises."""
     if not 0 < index.n_sentences <= SYNTAX_LIMIT:
         return None
     path = folder / SYNTAX_FILE if folder is not None else None
@@ -179,7 +181,8 @@ def sentence_syntax(index, folder: Path | None = None, previous: Path | None = N
     texts = [s.text for a in index.articles for s in a.sentences]
     keys = text_keys(texts)
     old = _read(previous / SYNTAX_FILE) if previous is not None and (previous / SYNTAX_FILE).exists() else None
-    usable = old is not None and old[1] is not None and old[0].model == model_id() and old[0].intact(len(old[1]))
+    usable = (old is not None and old[1] is not None and old[1].ndim == 1 and old[1].dtype == np.dtype("S16")
+              and old[0].model == model_id() and old[0].intact(len(old[1])))
     source = sources(keys, old[1]) if usable else np.full(len(texts), -1)
     missing = np.flatnonzero(source < 0)
     matrix = parse_texts([texts[i] for i in missing])
@@ -191,6 +194,8 @@ def sentence_syntax(index, folder: Path | None = None, previous: Path | None = N
         try:
             save_npz(path, {**matrix.arrays(), KEYS: keys})
         except OSError as exc:  # a read-only index still answers; it just parses again next start
+            if strict:
+                raise
             log.info("cannot save parses in %s: %s", folder, exc)
     return matrix
 

@@ -189,11 +189,12 @@ class _Outdated(Exception):
     """A tokens file in an older layout."""
 
 
-def sentence_tokens(index, encoder, folder: Path | None = None, previous: Path | None = None) -> TokenMatrix | None:
+def sentence_tokens(index, encoder, folder: Path | None = None, previous: Path | None = None,
+                    strict: bool = False) -> TokenMatrix | None:
     """Token vectors of every sentence of ``index``: read from ``folder`` (the index's data folder) when
     present and intact, else computed (one forward pass over the sentences; those ``previous``, the data
     folder of the index being replaced, has rows for are taken from it) and saved there atomically.
-    None for corpora over ``TOKEN_LIMIT`` sentences."""
+    None for corpora over ``TOKEN_LIMIT`` sentences. ``strict``: a failed save raises (a build's folder)."""
     if not 0 < index.n_sentences <= TOKEN_LIMIT:
         return None
     texts = [s.text for a in index.articles for s in a.sentences]
@@ -216,6 +217,8 @@ def sentence_tokens(index, encoder, folder: Path | None = None, previous: Path |
         try:
             save_npz(path, {"vectors": matrix.vectors, "offsets": matrix.offsets, "ids": matrix.ids, KEYS: keys})
         except OSError as exc:  # a read-only index still answers; it just recomputes next start
+            if strict:
+                raise
             log.info("cannot save token vectors in %s: %s", folder, exc)
     return matrix
 
@@ -230,14 +233,15 @@ def _read(path: Path, n_texts: int | None, quiet: bool = False) -> tuple[TokenMa
                 raise _Outdated
             matrix = TokenMatrix(data["vectors"], data["offsets"], data["ids"])
             keys = data[KEYS] if KEYS in data.files else None
-        if _intact(matrix, n_texts) and (keys is None or (keys.dtype == np.dtype("S16") and len(keys) == len(matrix))):
+        if _intact(matrix, n_texts) and (keys is None or (keys.dtype == np.dtype("S16") and keys.ndim == 1
+                                                          and len(keys) == len(matrix))):
             return matrix, keys
         say("token vectors in %s are damaged; computing them again", path)
     except FileNotFoundError:
         pass
     except _Outdated:
         log.info("token vectors in %s predate word-piece ids; computing them again", path)
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+    except (OSError, ValueError, KeyError, TypeError, IndexError, EOFError, zipfile.BadZipFile):
         say("token vectors in %s are damaged; computing them again", path)
     return None
 
@@ -246,6 +250,7 @@ def _intact(matrix: TokenMatrix, n_texts: int | None) -> bool:
     """Whether the arrays agree: rows of ``DIMENSION`` floats, offsets from 0 that never decrease to
     the row count, one piece id per row (damaged rows would be gathered into every later build)."""
     offsets = matrix.offsets
-    return (n_texts in (None, len(matrix)) and matrix.vectors.ndim == 2 and matrix.vectors.shape[1] == DIMENSION
-            and offsets.ndim == 1 and len(offsets) >= 1 and int(offsets[0]) == 0
+    return (offsets.ndim == 1 and len(offsets) >= 1 and matrix.ids.ndim == 1
+            and n_texts in (None, len(matrix)) and matrix.vectors.ndim == 2 and matrix.vectors.shape[1] == DIMENSION
+            and int(offsets[0]) == 0 and (not len(matrix.ids) or int(matrix.ids.min()) >= 0)
             and bool(np.all(np.diff(offsets) >= 0)) and matrix.vectors.shape[0] == offsets[-1] == len(matrix.ids))

@@ -37,9 +37,9 @@ def test_a_build_publishes_its_derived_files_with_it(make_settings, encoder, mon
     seen_at_derive = []
 
     def watched(*args, derive, **kw):  # what the manifest names while the derived files are being made
-        def wrapped(index, folder, previous):
+        def wrapped(index, folder, previous, **kw):
             seen_at_derive.append((folder.name, (read_manifest(settings.index_dir) or {}).get("data")))
-            return derive(index, folder, previous)
+            return derive(index, folder, previous, **kw)
         return open_index(*args, derive=wrapped, **kw)
 
     monkeypatch.setattr(bot.pipeline, "open_index", watched)
@@ -57,7 +57,7 @@ def test_interrupted_last_phase_keeps_the_previous_index(make_settings, encoder)
     before = Pipeline.open(settings, encoder=encoder)
     write_article(settings.corpus_dir, "b.md", SECOND)
 
-    def interrupted(index, folder, previous):
+    def interrupted(index, folder, previous, **kw):
         raise KeyboardInterrupt  # Ctrl-C while the token vectors and parses are made
 
     with pytest.raises(KeyboardInterrupt):
@@ -241,3 +241,24 @@ def test_a_reader_who_may_not_write_the_folder_still_holds_off_a_switch(tmp_path
     with index_lock.reading(tmp_path), open(tmp_path / index_lock.SWAP) as other:
         with pytest.raises(BlockingIOError):
             fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a builder's switch would wait
+
+
+def test_a_derived_file_that_cannot_be_saved_fails_the_build_not_the_index(make_settings, encoder, monkeypatch):
+    import errno
+
+    import bot.token_match
+    from bot.errors import IndexUnavailable
+
+    settings = make_settings()
+    write_article(settings.corpus_dir, "a.md", FIRST)
+    before = Pipeline.open(settings, encoder=encoder).index.manifest["data"]
+    write_article(settings.corpus_dir, "b.md", SECOND)
+
+    def disk_full(path, arrays):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(bot.token_match, "save_npz", disk_full)
+    with pytest.raises(IndexUnavailable, match="No space left"):
+        Pipeline.open(settings, encoder=encoder)
+    assert read_manifest(settings.index_dir)["data"] == before  # not published without its token vectors
+    assert _data_folders(settings.index_dir) == [before]
