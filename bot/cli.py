@@ -29,6 +29,8 @@ EPILOG = """examples:
 environment: ARTICLEBOT_CORPUS_DIR, ARTICLEBOT_INDEX_DIR, ARTICLEBOT_ABSTAIN_THRESHOLD,
 ARTICLEBOT_CHUNK_TOKENS, ARTICLEBOT_CHUNK_OVERLAP, ARTICLEBOT_MAX_QUESTION_CHARS (flags win)."""
 
+STDOUT_COMMANDS = ("ask", "sources")  # whose output a pipe may close early (``| head``)
+
 
 def _common_options(top: bool) -> argparse.ArgumentParser:
     """Options accepted before or after the command. After it they default to SUPPRESS, so
@@ -100,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = settings_from(args)
         command = args.command or "repl"
-        if command in ("ask", "sources"):
+        if command in STDOUT_COMMANDS:
             code = cmd_ask(settings, args.question, args.json) if command == "ask" else cmd_sources(settings)
             sys.stdout.flush()  # here, not at exit: a reader gone (``| head``) is a BrokenPipeError below
             return code
@@ -125,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("articlebot: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        if command not in ("ask", "sources"):  # a socket's, in the bot or the eval runner: not ours to hide
+        if command not in STDOUT_COMMANDS:  # a socket's, in the bot or the eval runner: not ours to hide
             raise
         # the reader of standard output went away (``| head``): nothing is left to say, and Python
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # would complain at exit flushing

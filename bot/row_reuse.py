@@ -10,11 +10,15 @@ simply have nothing to give.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
-from .arrays import flat_ranges
+from .arrays import flat_ranges, save_npz
+
+log = logging.getLogger(__name__)
 
 KEYS = "keys"
 
@@ -24,10 +28,33 @@ def text_keys(texts: Sequence[str]) -> np.ndarray:
     return np.array([hashlib.blake2b(t.encode("utf-8"), digest_size=16).digest() for t in texts], dtype="S16")
 
 
-def sources(keys: np.ndarray, old_keys: np.ndarray) -> np.ndarray:
-    """Per text, its row in the old file, or -1 where it must be computed."""
-    lookup = {k: i for i, k in enumerate(old_keys.tolist())}
-    return np.fromiter((lookup.get(k, -1) for k in keys.tolist()), dtype=np.int64, count=len(keys))
+def valid_keys(keys: np.ndarray | None, n_rows: int) -> bool:
+    """Whether ``keys`` (a file's ``KEYS`` field) is one 16-byte key per row of its file."""
+    return keys is not None and keys.dtype == np.dtype("S16") and keys.ndim == 1 and len(keys) == n_rows
+
+
+def plan(texts: Sequence[str], old_keys: np.ndarray | None, old_rows: int) -> tuple[np.ndarray, ...]:
+    """(the texts' keys, each text's row in the old file or -1, the texts to compute): with no usable
+    old keys (no old file, one written before keys were kept, damaged ones) every text is computed."""
+    keys = text_keys(texts)
+    if valid_keys(old_keys, old_rows):
+        lookup = {k: i for i, k in enumerate(old_keys.tolist())}
+        source = np.fromiter((lookup.get(k, -1) for k in keys.tolist()), dtype=np.int64, count=len(keys))
+    else:
+        source = np.full(len(texts), -1, dtype=np.int64)
+    return keys, source, np.flatnonzero(source < 0)
+
+
+def save(path: Path, arrays: dict[str, np.ndarray], keys: np.ndarray, strict: bool, what: str) -> None:
+    """Save a derived file with its rows' keys. Outside a build (``strict`` False) a failure is only
+    logged: a read-only index still answers, it just computes again next start; in a build it raises,
+    so that no index is published without the file."""
+    try:
+        save_npz(path, {**arrays, KEYS: keys})
+    except OSError as exc:
+        if strict:
+            raise
+        log.info("cannot save %s in %s: %s", what, path.parent, exc)
 
 
 def merge_rows(source: np.ndarray, old_offsets: np.ndarray, old: Sequence[np.ndarray],

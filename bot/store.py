@@ -145,9 +145,6 @@ def open_index(corpus_dir: Path, index_dir: Path, encoder: Encoder, chunk_tokens
     params = BuildParams(chunk_tokens, chunk_overlap, model_sha256(encoder.path, index_dir / HASH_CACHE))
     digest = corpus_hash(files)
     index = None if force else _load_current(index_dir, encoder, digest, params, derive, warn)
-    if force and derive is not None:  # --force is the repair: derived files are made afresh, not gathered
-        afresh = derive
-        derive = lambda index, folder, _replaced, **kw: afresh(index, folder, None, **kw)  # noqa: E731
     if index is None:
         _ensure_writable(index_dir)
         _attach(index_dir, encoder, params)
@@ -156,8 +153,9 @@ def open_index(corpus_dir: Path, index_dir: Path, encoder: Encoder, chunk_tokens
             if not force:  # a build that ended meanwhile (waited for or not) may have saved just this index
                 index = _load_current(index_dir, encoder, digest, params, derive, log.info)  # warned above
             if index is None:
+                # --force is the repair: derived files are made afresh, not gathered from the old index
                 index = build_index(corpus_dir, index_dir, encoder, params, report=report, warn=warn,
-                                    derive=derive)
+                                    derive=derive, reuse=not force)
     return index
 
 
@@ -294,14 +292,14 @@ def tune_faiss(index) -> None:
 
 def build_index(corpus_dir: Path, index_dir: Path, encoder: Encoder, params: BuildParams,
                 report: Report | None = None, warn: Callable[[str], None] = log.warning,
-                derive: Derive | None = None) -> CorpusIndex:
+                derive: Derive | None = None, reuse: bool = True) -> CorpusIndex:
     """Parse, chunk and embed the corpus, then save it atomically; returns the new index. The caller
-    holds ``index_lock.building``."""
+    holds ``index_lock.building``; ``reuse``: derived rows may come from the index being replaced."""
     corpus = load_corpus(corpus_dir, warn)
     cache = EmbeddingCache(index_dir, params.model_sha256)
     index = embed_articles(corpus.articles, encoder, params.chunk_tokens, params.chunk_overlap, report, cache)
     index.manifest = save_index(index_dir, index, corpus.content_hash, params,
-                                {"encoded": cache.encoded, "reused": cache.reused}, derive)
+                                {"encoded": cache.encoded, "reused": cache.reused}, derive, reuse)
     cache.save()
     return index
 
@@ -337,7 +335,7 @@ def _ensure_writable(index_dir: Path) -> None:
 
 
 def save_index(index_dir: Path, index: CorpusIndex, content_hash: str, params: BuildParams,
-               embedding: dict | None = None, derive: Derive | None = None) -> dict:
+               embedding: dict | None = None, derive: Derive | None = None, reuse: bool = True) -> dict:
     """Write a complete data folder (derived files included), fsync it, then swap the manifest in with
     one rename. The caller holds ``index_lock.building``; readers are held off only for the swap."""
     import faiss
@@ -355,7 +353,7 @@ def save_index(index_dir: Path, index: CorpusIndex, content_hash: str, params: B
         faiss.write_index(index.sentence_faiss, str(staging / "sentences.faiss"))
         faiss.write_index(index.chunk_faiss, str(staging / "chunks.faiss"))
         if derive is not None:  # the index being replaced stays until the switch: its rows are reused
-            index.derived = derive(index, staging, _replaced(index_dir, params), building=True)
+            index.derived = derive(index, staging, _replaced(index_dir, params) if reuse else None, building=True)
         for path in staging.iterdir():
             fsync_path(path)
         manifest = {

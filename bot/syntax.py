@@ -20,8 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .arrays import save_npz
-from .row_reuse import KEYS, merge_rows, sources, text_keys
+from .row_reuse import KEYS, merge_rows, plan, save
 
 log = logging.getLogger(__name__)
 
@@ -76,13 +75,13 @@ class SyntaxMatrix:
                 "heads": self.heads, "chunk_offsets": self.chunk_offsets, "chunks": self.chunks,
                 "pos_names": self.pos_names, "dep_names": self.dep_names, "model": np.array(self.model)}
 
-    def intact(self, n_sentences: int) -> bool:
-        """Whether every array agrees with the others (a damaged file is parsed again, not read: a
-        head outside its sentence would fail every later question)."""
+    def intact(self, n_sentences: int | None) -> bool:
+        """Whether every array agrees with the others, and there are ``n_sentences`` (None: any number;
+        a damaged file is parsed again, not read: a head outside its sentence would fail every question)."""
         try:
             n, m = int(self.offsets[-1]), int(self.chunk_offsets[-1])
             lengths = np.diff(self.offsets)
-            return (len(self) == n_sentences and len(self.chunk_offsets) == n_sentences + 1
+            return (n_sentences in (None, len(self)) and len(self.chunk_offsets) == len(self) + 1
                     and int(self.offsets[0]) == 0 == int(self.chunk_offsets[0])
                     and bool(np.all(lengths >= 0)) and bool(np.all(np.diff(self.chunk_offsets) >= 0))
                     and all(len(a) == n for a in (self.starts, self.ends, self.pos, self.dep, self.heads))
@@ -179,24 +178,17 @@ def sentence_syntax(index, folder: Path | None = None, previous: Path | None = N
         else:
             log.warning("parses in %s are damaged; parsing again", path)
     texts = [s.text for a in index.articles for s in a.sentences]
-    keys = text_keys(texts)
     old = _read(previous / SYNTAX_FILE) if previous is not None and (previous / SYNTAX_FILE).exists() else None
-    usable = (old is not None and old[1] is not None and old[1].ndim == 1 and old[1].dtype == np.dtype("S16")
-              and old[0].model == model_id() and old[0].intact(len(old[1])))
-    source = sources(keys, old[1]) if usable else np.full(len(texts), -1)
-    missing = np.flatnonzero(source < 0)
+    if old is not None and not (old[0].model == model_id() and old[0].intact(None)):
+        old = None  # another parser's, or damaged: nothing to reuse
+    keys, source, missing = plan(texts, old[1] if old else None, len(old[0]) if old else 0)
     matrix = parse_texts([texts[i] for i in missing])
     if matrix is not None and len(missing) < len(texts):
         matrix = _merged(source, old[0], matrix)
     if matrix is not None:
         log.info("parses: %d sentences parsed, %d reused", len(missing), len(texts) - len(missing))
     if matrix is not None and path is not None:
-        try:
-            save_npz(path, {**matrix.arrays(), KEYS: keys})
-        except OSError as exc:  # a read-only index still answers; it just parses again next start
-            if strict:
-                raise
-            log.info("cannot save parses in %s: %s", folder, exc)
+        save(path, matrix.arrays(), keys, strict, "parses")
     return matrix
 
 

@@ -19,9 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .arrays import save_npz
 from .embedding import DIMENSION
-from .row_reuse import KEYS, merge_rows, sources, text_keys
+from .row_reuse import KEYS, merge_rows, plan, save, valid_keys
 
 log = logging.getLogger(__name__)
 
@@ -202,10 +201,8 @@ def sentence_tokens(index, encoder, folder: Path | None = None, previous: Path |
     stored = _read(path, len(texts)) if path is not None and path.exists() else None
     if stored is not None:
         return stored[0]
-    keys = text_keys(texts)
     old = _read(previous / TOKENS_FILE, None, quiet=True) if previous is not None else None
-    source = sources(keys, old[1]) if old is not None and old[1] is not None else np.full(len(texts), -1)
-    missing = np.flatnonzero(source < 0)
+    keys, source, missing = plan(texts, old[1] if old else None, len(old[0]) if old else 0)
     _, mats, ids = encoder.encode_with_tokens([texts[i] for i in missing]) if len(missing) else (None, [], [])
     matrix = TokenMatrix.from_list(mats, ids)
     if len(missing) < len(texts):
@@ -214,12 +211,8 @@ def sentence_tokens(index, encoder, folder: Path | None = None, previous: Path |
         matrix = TokenMatrix(vectors, offsets, piece_ids)
     log.info("token vectors: %d sentences computed, %d reused", len(missing), len(texts) - len(missing))
     if path is not None:
-        try:
-            save_npz(path, {"vectors": matrix.vectors, "offsets": matrix.offsets, "ids": matrix.ids, KEYS: keys})
-        except OSError as exc:  # a read-only index still answers; it just recomputes next start
-            if strict:
-                raise
-            log.info("cannot save token vectors in %s: %s", folder, exc)
+        save(path, {"vectors": matrix.vectors, "offsets": matrix.offsets, "ids": matrix.ids}, keys, strict,
+             "token vectors")
     return matrix
 
 
@@ -233,8 +226,7 @@ def _read(path: Path, n_texts: int | None, quiet: bool = False) -> tuple[TokenMa
                 raise _Outdated
             matrix = TokenMatrix(data["vectors"], data["offsets"], data["ids"])
             keys = data[KEYS] if KEYS in data.files else None
-        if _intact(matrix, n_texts) and (keys is None or (keys.dtype == np.dtype("S16") and keys.ndim == 1
-                                                          and len(keys) == len(matrix))):
+        if _intact(matrix, n_texts) and (keys is None or valid_keys(keys, len(matrix))):
             return matrix, keys
         say("token vectors in %s are damaged; computing them again", path)
     except FileNotFoundError:

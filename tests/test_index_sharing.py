@@ -246,7 +246,7 @@ def test_a_reader_who_may_not_write_the_folder_still_holds_off_a_switch(tmp_path
 def test_a_derived_file_that_cannot_be_saved_fails_the_build_not_the_index(make_settings, encoder, monkeypatch):
     import errno
 
-    import bot.token_match
+    import bot.row_reuse
     from bot.errors import IndexUnavailable
 
     settings = make_settings()
@@ -257,7 +257,7 @@ def test_a_derived_file_that_cannot_be_saved_fails_the_build_not_the_index(make_
     def disk_full(path, arrays):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(bot.token_match, "save_npz", disk_full)
+    monkeypatch.setattr(bot.row_reuse, "save_npz", disk_full)
     with pytest.raises(IndexUnavailable, match="No space left"):
         Pipeline.open(settings, encoder=encoder)
     assert read_manifest(settings.index_dir)["data"] == before  # not published without its token vectors
