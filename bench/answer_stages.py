@@ -44,7 +44,7 @@ def main(rounds: int = 20) -> None:
     from bot import answer, pipeline, retrieval
     from bot.embedding import Encoder
     from bot.settings import Settings
-    from latency import QUESTIONS, bundled_copy
+    from latency import alternate, bundled_copy
 
     calls: dict[str, list[float]] = collections.defaultdict(list)
     for owner, name, label in ((retrieval.Retriever, "prepare", "Retriever.prepare (embedding + lexical job)"),
@@ -56,19 +56,7 @@ def main(rounds: int = 20) -> None:
     base = bundled_copy()
     encoder = Encoder(prefer_onnx=True)
     pipe = pipeline.Pipeline.open(Settings(corpus_dir=base / "corpus", index_dir=base / "index"), encoder=encoder)
-    for question in QUESTIONS:  # warm-up
-        encoder.encode([question])
-        pipe.answer(question)
-    calls.clear()
-    embed, whole = [], []
-    for _ in range(rounds):
-        for question in QUESTIONS:
-            start = time.perf_counter()
-            encoder.encode([question])
-            embed.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            pipe.answer(question)
-            whole.append(time.perf_counter() - start)
+    embed, whole = alternate(encoder, pipe, rounds, warmed=calls.clear)
     shutil.rmtree(base, ignore_errors=True)
     n = len(whole)
     print(f"{n} answers, encoder {encoder.backend}")
