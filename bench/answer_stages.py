@@ -42,9 +42,7 @@ def main(rounds: int = 20) -> None:
     import numpy as np
 
     from bot import answer, pipeline, retrieval
-    from bot.embedding import Encoder
-    from bot.settings import Settings
-    from latency import alternate, bundled_copy
+    from latency import alternate, open_bundled
 
     calls: dict[str, list[float]] = collections.defaultdict(list)
     for owner, name, label in ((retrieval.Retriever, "prepare", "Retriever.prepare (embedding + lexical job)"),
@@ -53,9 +51,7 @@ def main(rounds: int = 20) -> None:
                                (pipeline, "answer_first", "  answer_first (near ties)"),
                                (answer, "short_answer", "  short_answer")):
         timed(owner, name, label, calls)
-    base = bundled_copy()
-    encoder = Encoder(prefer_onnx=True)
-    pipe = pipeline.Pipeline.open(Settings(corpus_dir=base / "corpus", index_dir=base / "index"), encoder=encoder)
+    base, encoder, pipe = open_bundled()
     embed, whole = alternate(encoder, pipe, rounds, warmed=calls.clear)
     shutil.rmtree(base, ignore_errors=True)
     n = len(whole)

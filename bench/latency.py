@@ -44,14 +44,7 @@ def bundled_copy() -> Path:
 
 def warm(rounds: int = 25, prefer_onnx: bool = True) -> dict:
     """p50/p95 of answering vs embedding the question alone, and their ratios."""
-    from bot.embedding import Encoder
-    from bot.pipeline import Pipeline
-    from bot.settings import Settings
-
-    base = bundled_copy()
-    settings = Settings(corpus_dir=base / "corpus", index_dir=base / "index")
-    encoder = Encoder(prefer_onnx=prefer_onnx)
-    pipeline = Pipeline.open(settings, encoder=encoder)
+    base, encoder, pipeline = open_bundled(prefer_onnx)
     embed, answer = alternate(encoder, pipeline, rounds)
     shutil.rmtree(base, ignore_errors=True)
     e, a = percentiles(embed), percentiles(answer)
@@ -59,6 +52,18 @@ def warm(rounds: int = 25, prefer_onnx: bool = True) -> dict:
             "ratio_p50": round(a["p50_ms"] / e["p50_ms"], 3), "ratio_p95": round(a["p95_ms"] / e["p50_ms"], 3),
             "ratio_p50_by_block": block_ratios(embed, answer, len(QUESTIONS) * max(1, rounds // BLOCKS)),
             "targets": {"ratio_p50": 1.3, "ratio_p95": 2.0}}
+
+
+def open_bundled(prefer_onnx: bool = True):
+    """(a temporary folder holding a copy of the bundled corpus and its index, the encoder, a Pipeline
+    on them); the caller removes the folder."""
+    from bot.embedding import Encoder
+    from bot.pipeline import Pipeline
+    from bot.settings import Settings
+
+    base = bundled_copy()
+    encoder = Encoder(prefer_onnx=prefer_onnx)
+    return base, encoder, Pipeline.open(Settings(corpus_dir=base / "corpus", index_dir=base / "index"), encoder=encoder)
 
 
 def alternate(encoder, pipeline, rounds: int, warmed=None) -> tuple[list[float], list[float]]:

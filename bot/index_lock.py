@@ -46,19 +46,17 @@ def swapping(index_dir: Path) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def building(index_dir: Path, waiting: Callable[[], None]) -> Iterator[bool]:
-    """Serialise builders of one index folder; yields whether another build had to be waited for.
-    ``waiting`` is called before waiting."""
+def building(index_dir: Path, waiting: Callable[[], None]) -> Iterator[None]:
+    """Serialise builders of one index folder. ``waiting`` is called before waiting for another build
+    (the caller then re-reads the manifest in any case: a build may have ended just before)."""
     with open(index_dir / BUILD, "a+") as handle:
         try:
             locked = _lock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            waited = False
         except BlockingIOError:
             waiting()
             locked = _lock(handle, fcntl.LOCK_EX)
-            waited = True
         try:
-            yield waited
+            yield
         finally:
             if locked:
                 fcntl.flock(handle, fcntl.LOCK_UN)
